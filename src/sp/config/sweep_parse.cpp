@@ -1,0 +1,559 @@
+// Reading sweep files and --set overrides. The only file of config/ that includes toml++: it turns
+// TOML nodes into Values with their source positions; everything after works on Values.
+#include "sp/config/sweep.hpp"
+
+#include "sp/util/error.hpp"
+#include "sp/util/strings.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+
+namespace sp {
+namespace {
+
+const std::vector<std::string> kSweepKeys = {"name", "description", "seed", "seeds", "axes",
+                                             "variants"};
+
+std::string node_type_name(const toml::node& n) {
+    switch (n.type()) {
+    case toml::node_type::table: return "table";
+    case toml::node_type::array: return "array";
+    case toml::node_type::string: return "string";
+    case toml::node_type::integer: return "integer";
+    case toml::node_type::floating_point: return "float";
+    case toml::node_type::boolean: return "boolean";
+    case toml::node_type::date: return "date";
+    case toml::node_type::time: return "time";
+    case toml::node_type::date_time: return "date-time";
+    default: return "nothing";
+    }
+}
+
+std::string node_text(const toml::node& n) {
+    if (const auto* s = n.as_string()) return "\"" + s->get() + "\"";
+    std::ostringstream os;
+    n.visit([&os](auto&& x) { os << x; });
+    std::string out = os.str();
+    if (out.size() > 40) out = out.substr(0, 37) + "...";
+    return out;
+}
+
+/// Parsing context: the file name and the sink for problems.
+class Reader {
+  public:
+    Reader(std::string file, Diagnostics& diag) : file_(std::move(file)), diag_(diag) {}
+
+    Source at(const toml::source_region& r) const {
+        return Source::in_file(file_, static_cast<int>(r.begin.line), static_cast<int>(r.begin.column));
+    }
+    Source at(const toml::node& n) const { return at(n.source()); }
+
+    void problem(const Source& s, const std::string& key, const std::string& msg) {
+        diag_.add(s, key, msg);
+    }
+
+    /// Converts `n` to the type of `f`; reports and returns nothing if it does not fit.
+    std::optional<Value> convert(const toml::node& n, const Field& f, const Source& where) {
+        std::optional<Value> v = to_value(n, f);
+        if (!v) {
+            problem(where, f.key,
+                    "expected " + expected(f) + ", got " + node_type_name(n) + " " + node_text(n));
+            return std::nullopt;
+        }
+        if (auto why = f.check(*v); !why.empty()) {
+            problem(where, f.key, why);
+            return std::nullopt;
+        }
+        return v;
+    }
+
+    static std::string expected(const Field& f) {
+        switch (f.kind) {
+        case Kind::boolean: return "a boolean";
+        case Kind::integer: return "an integer";
+        case Kind::real: return "a float";
+        case Kind::string: return "a string";
+        case Kind::choice: return "one of " + join(f.choices, ", ");
+        case Kind::real_list: return "an array of floats";
+        case Kind::string_list: return "an array of strings";
+        }
+        return "?";
+    }
+
+    /// Reports an unknown key, suggesting the closest known one.
+    void unknown(const Source& s, const std::string& key, const std::vector<std::string>& known) {
+        std::string msg = "unknown key";
+        const std::string guess = did_you_mean(key, known);
+        if (!guess.empty()) msg += " (did you mean \"" + guess + "\"?)";
+        problem(s, key, msg);
+    }
+
+    /// Walks a table of experiment keys under `prefix`, calling `leaf(field, value, source)` for
+    /// each well-typed value. `what` names the context in messages ("" for the base).
+    template <class Leaf>
+    void walk(const toml::table& t, const std::string& prefix, Leaf&& leaf) {
+        for (auto&& [k, node] : t) {
+            const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+            const Source where = at(k.source());
+            if (const Field* f = find_field(key)) {
+                if (node.is_table()) {
+                    problem(where, key, "expected " + expected(*f) + ", got a table");
+                    continue;
+                }
+                if (auto v = convert(node, *f, where)) leaf(*f, std::move(*v), where);
+                continue;
+            }
+            const auto& tables = table_prefixes();
+            if (std::binary_search(tables.begin(), tables.end(), key)) {
+                if (const auto* sub = node.as_table()) {
+                    walk(*sub, key, leaf);
+                } else {
+                    problem(where, key, "is a table of settings, got " + node_type_name(node) + " " +
+                                            node_text(node));
+                }
+                continue;
+            }
+            std::vector<std::string> known = field_keys();
+            known.insert(known.end(), tables.begin(), tables.end());
+            if (prefix.empty()) known.emplace_back("sweep");
+            unknown(where, key, known);
+        }
+    }
+
+    const std::string& file() const { return file_; }
+
+  private:
+    static std::optional<Value> to_value(const toml::node& n, const Field& f) {
+        switch (f.kind) {
+        case Kind::boolean:
+            if (const auto* b = n.as_boolean()) return Value{b->get()};
+            return std::nullopt;
+        case Kind::integer:
+            if (const auto* i = n.as_integer()) return Value{static_cast<std::int64_t>(i->get())};
+            return std::nullopt;
+        case Kind::real:
+            if (const auto* d = n.as_floating_point()) return Value{d->get()};
+            if (const auto* i = n.as_integer()) return Value{static_cast<double>(i->get())};
+            return std::nullopt;
+        case Kind::string:
+        case Kind::choice:
+            if (const auto* s = n.as_string()) return Value{s->get()};
+            return std::nullopt;
+        case Kind::real_list: {
+            const auto* a = n.as_array();
+            if (a == nullptr) return std::nullopt;
+            std::vector<double> xs;
+            for (const auto& e : *a) {
+                if (const auto* d = e.as_floating_point()) xs.push_back(d->get());
+                else if (const auto* i = e.as_integer()) xs.push_back(static_cast<double>(i->get()));
+                else return std::nullopt;
+            }
+            return Value{std::move(xs)};
+        }
+        case Kind::string_list: {
+            const auto* a = n.as_array();
+            if (a == nullptr) return std::nullopt;
+            std::vector<std::string> xs;
+            for (const auto& e : *a) {
+                if (const auto* s = e.as_string()) xs.push_back(s->get());
+                else return std::nullopt;
+            }
+            return Value{std::move(xs)};
+        }
+        }
+        return std::nullopt;
+    }
+
+    std::string file_;
+    Diagnostics& diag_;
+};
+
+std::string stem_of(const std::string& path) {
+    std::string stem = std::filesystem::path(path).stem().string();
+    return stem.empty() ? "sweep" : stem;
+}
+
+/// sweep.seeds: a count n (seeds 0..n-1) or an explicit list of distinct seeds.
+void read_seeds(Reader& r, const toml::node& n, const Source& where, Sweep& s) {
+    if (const auto* i = n.as_integer()) {
+        if (i->get() < 1) {
+            r.problem(where, "sweep.seeds", "a count must be >= 1, got " + std::to_string(i->get()));
+            return;
+        }
+        if (i->get() > 1000000) {
+            r.problem(where, "sweep.seeds", "a count must be <= 1000000, got " + std::to_string(i->get()));
+            return;
+        }
+        s.seeds.clear();
+        for (std::int64_t k = 0; k < i->get(); ++k) s.seeds.push_back(static_cast<std::uint64_t>(k));
+        s.seeds_source = where;
+        return;
+    }
+    const auto* a = n.as_array();
+    if (a == nullptr) {
+        r.problem(where, "sweep.seeds",
+                  "expected a count or an array of integers, got " + node_type_name(n) + " " + node_text(n));
+        return;
+    }
+    if (a->empty()) {
+        r.problem(where, "sweep.seeds", "empty: give a count or at least one seed");
+        return;
+    }
+    std::vector<std::uint64_t> seeds;
+    std::set<std::int64_t> seen;
+    bool ok = true;
+    for (const auto& e : *a) {
+        const auto* i = e.as_integer();
+        const Source at_e = r.at(e);
+        if (i == nullptr) {
+            r.problem(at_e, "sweep.seeds", "seeds are integers, got " + node_type_name(e) + " " + node_text(e));
+            ok = false;
+        } else if (i->get() < 0) {
+            r.problem(at_e, "sweep.seeds", "seeds must be >= 0, got " + std::to_string(i->get()));
+            ok = false;
+        } else if (!seen.insert(i->get()).second) {
+            r.problem(at_e, "sweep.seeds", "seed " + std::to_string(i->get()) + " is listed twice");
+            ok = false;
+        } else {
+            seeds.push_back(static_cast<std::uint64_t>(i->get()));
+        }
+    }
+    if (ok) {
+        s.seeds = std::move(seeds);
+        s.seeds_source = where;
+    }
+}
+
+/// sweep.axes: `"key" = [values]` or nested tables of the same; each array is one axis.
+void read_axes(Reader& r, const toml::table& t, const std::string& prefix, Sweep& s) {
+    for (auto&& [k, node] : t) {
+        const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+        const Source where = r.at(k.source());
+        if (const auto* sub = node.as_table()) {
+            read_axes(r, *sub, key, s);
+            continue;
+        }
+        const Field* f = find_field(key);
+        if (f == nullptr) {
+            std::string msg = "unknown key in sweep.axes";
+            if (key == "seed" || key == "seeds" || key == "sweep.seeds") {
+                msg = "seeds are not an axis here: use sweep.seeds";
+            } else if (auto guess = did_you_mean(key, field_keys()); !guess.empty()) {
+                msg += " (did you mean \"" + guess + "\"?)";
+            }
+            r.problem(where, "sweep.axes." + key, msg);
+            continue;
+        }
+        const auto* a = node.as_array();
+        if (a == nullptr) {
+            r.problem(where, "sweep.axes." + key,
+                      "an axis is an array of values, got " + node_type_name(node) + " " + node_text(node));
+            continue;
+        }
+        if (a->empty()) {
+            r.problem(where, "sweep.axes." + key, "empty axis: give at least one value");
+            continue;
+        }
+        Axis axis;
+        axis.name = key;
+        axis.source = where;
+        std::set<std::string> seen;
+        bool ok = true;
+        for (const auto& e : *a) {
+            const Source at_e = r.at(e);
+            auto v = r.convert(e, *f, at_e);
+            if (!v) {
+                ok = false;
+                continue;
+            }
+            const std::string text = value_to_toml(*v);
+            if (!seen.insert(text).second) {
+                r.problem(at_e, "sweep.axes." + key, "value " + text + " is listed twice");
+                ok = false;
+                continue;
+            }
+            axis.labels.push_back(value_to_text(*v));
+            axis.points.push_back({Setting{key, std::move(*v), at_e}});
+        }
+        if (ok) s.axes.push_back(std::move(axis));
+    }
+}
+
+/// sweep.variants.<axis>: arrays of tables, each with a unique `label` and experiment keys.
+void read_variants(Reader& r, const toml::table& t, Sweep& s) {
+    for (auto&& [k, node] : t) {
+        const std::string name(k.str());
+        const Source where = r.at(k.source());
+        const auto* a = node.as_array();
+        if (a == nullptr || !a->is_array_of_tables()) {
+            r.problem(where, "sweep.variants." + name,
+                      "a variant axis is an array of tables ([[sweep.variants." + name + "]]), got " +
+                          node_type_name(node));
+            continue;
+        }
+        if (a->empty()) {
+            r.problem(where, "sweep.variants." + name, "empty axis: give at least one variant");
+            continue;
+        }
+        Axis axis;
+        axis.name = name;
+        axis.is_variant = true;
+        axis.source = where;
+        std::set<std::string> labels;
+        bool ok = true;
+        for (const auto& e : *a) {
+            const auto& tbl = *e.as_table();
+            const Source at_e = r.at(e);
+            std::string label;
+            if (const auto* l = tbl.get("label")) {
+                if (const auto* str = l->as_string(); str != nullptr && !str->get().empty()) {
+                    label = str->get();
+                } else {
+                    r.problem(r.at(*l), "sweep.variants." + name + ".label", "expected a non-empty string");
+                    ok = false;
+                }
+            } else {
+                r.problem(at_e, "sweep.variants." + name, "every variant needs a label");
+                ok = false;
+            }
+            if (!label.empty() && !labels.insert(label).second) {
+                r.problem(at_e, "sweep.variants." + name, "label \"" + label + "\" is used twice");
+                ok = false;
+            }
+            toml::table settings = tbl;
+            settings.erase("label");
+            std::vector<Setting> point;
+            r.walk(settings, "", [&](const Field& f, Value v, const Source& src) {
+                point.push_back(Setting{f.key, std::move(v), src});
+            });
+            if (point.empty() && ok) {
+                r.problem(at_e, "sweep.variants." + name, "variant \"" + label + "\" sets no key");
+                ok = false;
+            }
+            axis.labels.push_back(label);
+            axis.points.push_back(std::move(point));
+        }
+        if (ok) s.axes.push_back(std::move(axis));
+    }
+}
+
+void read_sweep_table(Reader& r, const toml::table& t, Sweep& s) {
+    for (auto&& [k, node] : t) {
+        const std::string key(k.str());
+        const Source where = r.at(k.source());
+        if (key == "name" || key == "description") {
+            if (const auto* str = node.as_string()) {
+                (key == "name" ? s.name : s.description) = str->get();
+                if (key == "name" && str->get().empty()) r.problem(where, "sweep.name", "must not be empty");
+            } else {
+                r.problem(where, "sweep." + key, "expected a string, got " + node_type_name(node));
+            }
+        } else if (key == "seed") {
+            const auto* i = node.as_integer();
+            if (i == nullptr) {
+                r.problem(where, "sweep.seed", "expected an integer, got " + node_type_name(node) + " " + node_text(node));
+            } else if (i->get() < 0) {
+                r.problem(where, "sweep.seed", "must be >= 0, got " + std::to_string(i->get()));
+            } else {
+                s.seed = static_cast<std::uint64_t>(i->get());
+            }
+        } else if (key == "seeds") {
+            read_seeds(r, node, where, s);
+        } else if (key == "axes") {
+            if (const auto* sub = node.as_table()) read_axes(r, *sub, "", s);
+            else r.problem(where, "sweep.axes", "expected a table, got " + node_type_name(node));
+        } else if (key == "variants") {
+            if (const auto* sub = node.as_table()) read_variants(r, *sub, s);
+            else r.problem(where, "sweep.variants", "expected a table, got " + node_type_name(node));
+        } else {
+            r.unknown(where, "sweep." + key, [] {
+                std::vector<std::string> out;
+                for (const auto& x : kSweepKeys) out.push_back("sweep." + x);
+                return out;
+            }());
+        }
+    }
+}
+
+/// A key may be set by at most one axis: otherwise which value wins would depend on axis order.
+void check_axis_overlap(Reader& r, const Sweep& s) {
+    std::map<std::string, std::string> owner;
+    for (const auto& axis : s.axes) {
+        std::set<std::string> keys;
+        for (const auto& point : axis.points)
+            for (const auto& setting : point) keys.insert(setting.key);
+        for (const auto& key : keys) {
+            auto [it, fresh] = owner.emplace(key, axis.name);
+            if (!fresh) {
+                r.problem(axis.source, key,
+                          "swept by both axis \"" + it->second + "\" and axis \"" + axis.name + "\"");
+            }
+        }
+    }
+}
+
+/// Parses a `--set` value: TOML syntax first, so `2`, `1e-3`, `true`, `[1, 2]` and `"x"` mean what
+/// they mean in a file; a bare word that is not TOML is taken as a string for string keys.
+std::optional<Value> parse_override_value(Reader& r, const Field& f, const std::string& text,
+                                          const Source& where) {
+    toml::table doc;
+    const toml::node* n = nullptr;
+    try {
+        doc = toml::parse("v = " + text);
+        n = doc.get("v");
+    } catch (const toml::parse_error&) {
+        n = nullptr;
+    }
+    if ((f.kind == Kind::string || f.kind == Kind::choice) && (n == nullptr || !n->is_string())) {
+        // A bare word (`--set dataset.name=cifar10`) is the string itself.
+        Value v{text};
+        if (auto why = f.check(v); !why.empty()) {
+            r.problem(where, f.key, why);
+            return std::nullopt;
+        }
+        return v;
+    }
+    if (n == nullptr) {
+        r.problem(where, f.key, "expected " + Reader::expected(f) + ", got \"" + text + "\"");
+        return std::nullopt;
+    }
+    return r.convert(*n, f, where);
+}
+
+void apply_overrides(Reader& r, const std::vector<std::string>& overrides, Sweep& s) {
+    for (const auto& arg : overrides) {
+        const Source where = Source::override_arg(arg);
+        const auto eq = arg.find('=');
+        if (eq == std::string::npos || eq == 0) {
+            r.problem(where, "", "expected key=value");
+            continue;
+        }
+        const std::string key = arg.substr(0, eq);
+        const std::string text = arg.substr(eq + 1);
+        if (key.rfind("sweep.", 0) == 0) {
+            // Reuse the file reader for sweep-level keys by parsing a one-key [sweep] table.
+            const std::string sub = key.substr(6);
+            if (sub != "seed" && sub != "seeds" && sub != "name" && sub != "description") {
+                std::vector<std::string> known = {"sweep.seed", "sweep.seeds", "sweep.name",
+                                                  "sweep.description"};
+                r.unknown(where, key, known);
+                continue;
+            }
+            toml::table doc;
+            try {
+                doc = toml::parse(sub + " = " + text);
+            } catch (const toml::parse_error&) {
+                if (sub == "name" || sub == "description") {
+                    doc.insert_or_assign(sub, text);
+                } else {
+                    r.problem(where, key, "expected an integer" + std::string(sub == "seeds" ? " or an array of integers" : "") +
+                                              ", got \"" + text + "\"");
+                    continue;
+                }
+            }
+            // Positions inside "--set" text are meaningless: report at the argument.
+            Diagnostics sub_diag;
+            Reader sub_reader("", sub_diag);
+            read_sweep_table(sub_reader, doc, s);
+            for (const auto& d : sub_diag.items()) r.problem(where, d.key, d.message);
+            if (sub_diag.empty() && sub == "seeds") s.seeds_source = where;
+            continue;
+        }
+        const Field* f = find_field(key);
+        if (f == nullptr) {
+            std::vector<std::string> known = field_keys();
+            for (const auto& x : kSweepKeys) known.push_back("sweep." + x);
+            r.unknown(where, key, known);
+            continue;
+        }
+        auto v = parse_override_value(r, *f, text, where);
+        if (!v) continue;
+        // A --set on a key axis pins that key: the axis collapses to the one value.
+        s.axes.erase(std::remove_if(s.axes.begin(), s.axes.end(),
+                                    [&](const Axis& a) { return !a.is_variant && a.name == key; }),
+                     s.axes.end());
+        s.overrides.push_back(Setting{key, std::move(*v), where});
+    }
+}
+
+} // namespace
+
+Sweep parse_sweep(const std::string& text, const std::string& name,
+                  const std::vector<std::string>& overrides) {
+    Diagnostics diag;
+    Reader r(name, diag);
+    toml::table root;
+    try {
+        root = toml::parse(text, name);
+    } catch (const toml::parse_error& e) {
+        const auto& b = e.source().begin;
+        throw ConfigError(name + ":" + std::to_string(b.line) + ":" + std::to_string(b.column) +
+                          ": syntax error: " + std::string(e.description()));
+    }
+    Sweep s;
+    s.file = name;
+    s.name = stem_of(name);
+    s.seeds = {0};
+    for (auto&& [k, node] : root) {
+        if (k.str() == "sweep") {
+            if (const auto* t = node.as_table()) read_sweep_table(r, *t, s);
+            else r.problem(r.at(k.source()), "sweep", "expected a table, got " + node_type_name(node));
+        }
+    }
+    toml::table base = root;
+    base.erase("sweep");
+    r.walk(base, "", [&](const Field& f, Value v, const Source& where) {
+        f.set(s.base, v);
+        s.base_sources[f.key] = where;
+    });
+    std::sort(s.axes.begin(), s.axes.end(),
+              [](const Axis& a, const Axis& b) { return a.name < b.name; });
+    for (std::size_t i = 1; i < s.axes.size(); ++i) {
+        if (s.axes[i].name == s.axes[i - 1].name) {
+            r.problem(s.axes[i].source, s.axes[i].name, "axis is declared twice (in sweep.axes and sweep.variants)");
+        }
+    }
+    check_axis_overlap(r, s);
+    apply_overrides(r, overrides, s);
+    diag.throw_if_any();
+    return s;
+}
+
+Sweep load_sweep(const std::string& path, const std::vector<std::string>& overrides) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        throw ConfigError(path + ": is a directory, expected a sweep file (.toml)");
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw ConfigError(path + ": cannot read sweep file: " + std::strerror(errno));
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return parse_sweep(ss.str(), path, overrides);
+}
+
+std::string experiment_to_toml(const Experiment& e) {
+    std::map<std::string, std::vector<const Field*>> tables;
+    for (const auto& f : fields()) tables[f.key.substr(0, f.key.rfind('.'))].push_back(&f);
+    std::string out;
+    for (const auto& [table, members] : tables) {
+        if (!out.empty()) out += "\n";
+        out += "[" + table + "]\n";
+        for (const Field* f : members) {
+            out += f->key.substr(table.size() + 1) + " = " + value_to_toml(f->get(e)) + "\n";
+        }
+    }
+    return out;
+}
+
+} // namespace sp

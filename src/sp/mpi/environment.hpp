@@ -1,0 +1,64 @@
+#pragma once
+/// MPI's lifetime in one RAII object: initialise on construction, finalize on destruction, but only
+/// if this object was the one that initialised MPI (mpl's mpl/environment.hpp). See sp/mpi/mpi.hpp.
+///
+/// Singleton runs: a plain `./sp_sweep` without mpiexec initialises Open MPI as a one-rank job
+/// (MPI "singleton init"). With Open MPI 4.1 this needs no environment variables, also as root
+/// (OMPI_ALLOW_RUN_AS_ROOT is only checked by mpiexec/mpirun, which root must still set there).
+
+#include "sp/mpi/comm.hpp"
+
+#include <string>
+
+namespace sp::mpi {
+
+/// MPI thread support levels, in increasing order (MPI_THREAD_SINGLE ... MPI_THREAD_MULTIPLE).
+enum class ThreadLevel { single = 0, funneled = 1, serialized = 2, multiple = 3 };
+
+/// "single", "funneled", "serialized" or "multiple".
+const char* to_string(ThreadLevel level) noexcept;
+
+/// Initialises MPI (MPI_Init_thread, asking for MPI_THREAD_FUNNELED: only the main thread calls
+/// MPI; LibTorch's worker threads never do) and finalizes it at the end of its scope if it was the
+/// one that initialised it. If MPI was already initialised by someone else, it adopts that state
+/// and leaves MPI running. One instance per process: a second one while the first lives throws
+/// InternalError, and one after MPI was finalized throws MpiError (MPI cannot restart).
+/// \note collective: all ranks construct it and all ranks destroy it. A rank that fails while the
+/// others may be blocked in a collective should call `world().abort(code)` instead of unwinding
+/// into the destructor: MPI_Finalize would wait for the others.
+class Environment {
+  public:
+    /// Initialises MPI without command-line arguments.
+    Environment();
+    /// Initialises MPI with main's arguments (Open MPI does not modify them).
+    Environment(int& argc, char**& argv);
+    /// Frees world() and, if this object initialised MPI, calls MPI_Finalize. Never throws.
+    ~Environment();
+    Environment(const Environment&) = delete;
+    Environment& operator=(const Environment&) = delete;
+    Environment(Environment&&) = delete;
+    Environment& operator=(Environment&&) = delete;
+
+    /// The thread support level MPI provided (may be below the funneled level asked for).
+    ThreadLevel thread_level() const noexcept { return thread_level_; }
+    /// True if this object initialised MPI and will finalize it.
+    bool owns_mpi() const noexcept { return owns_mpi_; }
+    /// sp's duplicate of MPI_COMM_WORLD, with MPI_ERRORS_RETURN; valid while this object lives.
+    const Comm& world() const noexcept { return world_; }
+
+    /// MPI_Initialized: whether MPI_Init has been called in this process (by anyone).
+    static bool initialized();
+    /// MPI_Finalized: whether MPI_Finalize has been called in this process.
+    static bool finalized();
+    /// MPI_Get_library_version's text, first line ("Open MPI v4.1.4, ..."); callable any time.
+    static std::string library_version();
+
+  private:
+    void init(int* argc, char*** argv);
+
+    ThreadLevel thread_level_ = ThreadLevel::single;
+    bool owns_mpi_ = false;
+    Comm world_;
+};
+
+} // namespace sp::mpi

@@ -1,0 +1,100 @@
+#pragma once
+/// The plan: a sweep's grid expanded into replicates, each with a stable ID and its seed streams.
+///
+///     sp::Plan plan = sp::make_plan(sp::load_sweep("sweeps/paper.toml"), /*ranks=*/4);
+///     std::cout << sp::format_plan(plan);
+///
+/// IDs and seeds depend only on the resolved configuration and the sweep seed: never on the
+/// order of keys or axes in the file, on the rank count, or on the order of execution.
+
+#include "sp/config/sweep.hpp"
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sp {
+
+/// Tags of the seed streams. Fixed forever: changing one changes every result.
+enum class Stream : std::uint64_t {
+    pool = 1,     ///< initial labelled pool, stratified subsets
+    init = 2,     ///< model initialisation
+    data = 3,     ///< data order and augmentation
+    dropout = 4,  ///< dropout masks, MC dropout
+    tsne = 5,     ///< t-SNE initial noise / neighbour ties
+};
+
+/// The seeds of one replicate, one per stream.
+struct SeedStreams {
+    std::uint64_t pool = 0;
+    std::uint64_t init = 0;
+    std::uint64_t data = 0;
+    std::uint64_t dropout = 0;
+    std::uint64_t tsne = 0;
+};
+
+/// seed(stream) = mix_seed(mix_seed(sweep_seed, replicate_seed), tag(stream)), with mix_seed from
+/// util/rng.hpp. Only the replicate's seed enters, not its other coordinates: conditions that share
+/// a seed share every stream (common random numbers), so baseline and active learning with seed 3
+/// start from the same weights, and every strategy with seed 3 from the same initial pool, which
+/// is what makes paired tests between conditions meaningful. A `metrics.tsne.seed` >= 0 replaces
+/// the t-SNE stream.
+SeedStreams derive_seeds(std::uint64_t sweep_seed, std::uint64_t replicate_seed,
+                         std::int64_t fixed_tsne_seed = -1);
+
+/// One replicate: a fully resolved experiment and its seeds.
+struct Replicate {
+    std::string id;                     ///< 16 hex digits: SHA-256 of identity_text()
+    std::size_t index = 0;              ///< position in the plan's listing
+    std::vector<std::pair<std::string, std::string>> coordinates; ///< axis -> label, by axis name
+    std::uint64_t seed = 0;             ///< the replicate seed (a value of sweep.seeds)
+    SeedStreams seeds;
+    Experiment config;
+    SourceMap sources;                  ///< where each non-default key got its value
+    double cost = 0;                    ///< estimated work, relative units (estimate_cost)
+    int rank = 0;                       ///< rank that runs it under longest-first scheduling
+};
+
+/// A sweep expanded.
+struct Plan {
+    std::string file;
+    std::string name;
+    std::string description;
+    std::uint64_t sweep_seed = 0;
+    std::vector<std::string> axes;      ///< axis names, sorted
+    std::vector<Replicate> replicates;  ///< grid order: axes by name, values in file order, seeds last
+    int ranks = 1;
+};
+
+/// Expands and validates the grid; throws ConfigError listing every problem (cross-key rules,
+/// values beyond the dataset, replicates that resolve to the same configuration).
+Plan make_plan(const Sweep& sweep, int ranks = 1);
+
+/// The text whose SHA-256 is the ID: `key = value` lines for every identity key, sorted, then
+/// the sweep seed and replicate seed. Paths enter by file name only (moving data keeps IDs).
+std::string identity_text(const Experiment& e, std::uint64_t sweep_seed, std::uint64_t replicate_seed);
+
+/// First 8 bytes of SHA-256(identity_text), as 16 lower-case hex digits.
+std::string replicate_id(const Experiment& e, std::uint64_t sweep_seed, std::uint64_t replicate_seed);
+
+/// The replicate's fully resolved configuration as a sweep file of exactly that one replicate:
+/// parsing it back gives the same ID (recorded in every result file as provenance).
+std::string resolved_toml(const Plan& plan, const Replicate& r);
+
+/// Relative work of an experiment: images through the network (training, scoring, embedding)
+/// times pixels per image times width^2 / 1e6, divided by 16 for the ImageNet stem's early
+/// downsampling. Used only to order and balance replicates.
+double estimate_cost(const Experiment& e);
+
+/// Longest-first assignment to `ranks` ranks (greedy LPT, ties by ID then lowest rank): what the
+/// dynamic scheduler does when ranks run at equal speed. Returns a rank per replicate.
+std::vector<int> assign_ranks(const std::vector<Replicate>& replicates, int ranks);
+
+/// Labelled-set sizes per active-learning round (one entry, the training set, for baseline).
+std::vector<std::int64_t> labelled_sizes(const Experiment& e);
+
+/// The plan as a table: ID, dataset, strategy, seed, each swept key, rank, cost; then totals.
+std::string format_plan(const Plan& plan);
+
+} // namespace sp
