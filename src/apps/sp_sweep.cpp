@@ -36,13 +36,18 @@ int launcher_rank() {
     return 0;
 }
 
-std::string list_keys() {
-    std::string out;
+std::string list_keys(bool tsv) {
+    std::string out = tsv ? "key\ttype\tdefault\tallowed\tin_id\tmeaning\n" : "";
     for (const auto& f : sp::fields()) {
-        std::string type = sp::kind_name(f.kind);
-        if (!f.choices.empty()) type += " (" + sp::join(f.choices, "|") + ")";
-        out += f.key + "  " + type + "  default " + sp::value_to_toml(f.get(sp::Experiment{})) +
-               (f.identity ? "" : "  [not in ID]") + "\n    " + f.doc + "\n";
+        const std::string def = sp::value_to_toml(f.get(sp::Experiment{}));
+        if (tsv) {
+            out += f.key + "\t" + sp::kind_name(f.kind) + "\t" + def + "\t" + f.constraint() + "\t" +
+                   (f.identity ? "yes" : "no") + "\t" + f.doc + "\n";
+            continue;
+        }
+        out += f.key + "  " + sp::kind_name(f.kind) + "  default " + def;
+        if (!f.constraint().empty()) out += "  (" + f.constraint() + ")";
+        out += (f.identity ? "" : "  [not in ID]") + std::string("\n    ") + f.doc + "\n";
     }
     return out;
 }
@@ -58,6 +63,7 @@ int run(int argc, char** argv) {
     bool keys = false;
     int ranks = 0;
     std::string show;
+    std::string format = "table";
     app.add_option("sweep", file, "sweep file (TOML); default: the embedded sweeps/quick.toml");
     app.add_option("--set", overrides, "override any key: --set train.epochs=2 (repeatable)")
         ->type_name("KEY=VALUE")
@@ -66,6 +72,8 @@ int run(int argc, char** argv) {
     app.add_option("--ranks", ranks, "ranks to plan for (default: the MPI job's size, else 1)")
         ->check(CLI::Range(1, 1 << 20));
     app.add_option("--show-config", show, "print the resolved configuration of one replicate (ID or #)");
+    app.add_option("--format", format, "plan output: table (for people) or tsv (for scripts)")
+        ->check(CLI::IsMember({"table", "tsv"}));
     app.add_flag("--list-keys", keys, "list every configuration key with its type and default");
     try {
         app.parse(argc, argv);
@@ -81,7 +89,7 @@ int run(int argc, char** argv) {
     }
 
     if (keys) {
-        std::cout << list_keys();
+        std::cout << list_keys(format == "tsv");
         return 0;
     }
     const sp::Sweep sweep = file.empty() ? sp::parse_sweep(sp::embedded_quick_toml(), sp::kEmbeddedQuickName, overrides)
@@ -97,6 +105,10 @@ int run(int argc, char** argv) {
             }
         }
         throw sp::ConfigError("--show-config: no replicate \"" + show + "\" in sweep \"" + plan.name + "\"");
+    }
+    if (format == "tsv") {
+        std::cout << sp::format_plan_tsv(plan);
+        return 0;
     }
     std::cout << sp::format_plan(plan);
     if (!dry_run) {

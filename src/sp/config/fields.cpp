@@ -326,6 +326,16 @@ std::string Field::check(const Value& v) const {
     return "";
 }
 
+std::string Field::constraint() const {
+    if (!choices.empty()) return "one of " + join(choices, ", ");
+    std::string r = range_text(*this);
+    if (kind == Kind::real_list && !r.empty()) r = "each " + r;
+    if (max_length != std::numeric_limits<std::size_t>::max()) {
+        r += std::string(r.empty() ? "" : "; ") + "at most " + std::to_string(max_length) + " values";
+    }
+    return r;
+}
+
 const std::vector<Field>& fields() {
     static const std::vector<Field> all = build_fields();
     return all;

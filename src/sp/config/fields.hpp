@@ -42,6 +42,8 @@ struct Field {
 
     /// Empty when `v` has this key's type and lies in its range; otherwise why not.
     std::string check(const Value& v) const;
+    /// The allowed range in words (">= 1", "in [0, 1)"), or the choices; empty when any value goes.
+    std::string constraint() const;
 };
 
 /// Every key, sorted by key.

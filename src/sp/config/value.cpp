@@ -3,6 +3,7 @@
 #include "sp/util/error.hpp"
 #include "sp/util/strings.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace sp {
@@ -79,9 +80,20 @@ void Diagnostics::add(Source source, std::string key, std::string message) {
 
 void Diagnostics::throw_if_any() const {
     if (items_.empty()) return;
+    // File order, then --set arguments in command-line order (toml++ walks tables by key order).
+    std::vector<Diagnostic> sorted = items_;
+    std::stable_sort(sorted.begin(), sorted.end(), [](const Diagnostic& a, const Diagnostic& b) {
+        const bool a_arg = !a.source.argument.empty();
+        const bool b_arg = !b.source.argument.empty();
+        if (a_arg != b_arg) return b_arg;
+        if (a_arg) return false;
+        if (a.source.file != b.source.file) return a.source.file < b.source.file;
+        if (a.source.line != b.source.line) return a.source.line < b.source.line;
+        return a.source.column < b.source.column;
+    });
     std::vector<std::string> lines;
-    lines.reserve(items_.size());
-    for (const auto& d : items_) lines.push_back(d.format());
+    lines.reserve(sorted.size());
+    for (const auto& d : sorted) lines.push_back(d.format());
     if (items_.size() > 1) {
         lines.push_back(std::to_string(items_.size()) + " errors in the configuration");
     }

@@ -213,6 +213,24 @@ void read_strings(hid_t obj, bool is_dataset, hid_t stored_type, hid_t mem_space
     }
 }
 
+// Files sp writes need HDF5 >= 1.8 to read (every maintained reader does); in exchange,
+// attributes may exceed 64 KiB (dense attribute storage). File locking stays on where the file
+// system supports it and is skipped, instead of failing, where it does not (Lustre, NFS).
+Handle file_access_plist(const std::string& where, bool for_writing) {
+    Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), where, "cannot create property list"),
+                HandleKind::property_list);
+    if (for_writing) {
+        check(H5Pset_libver_bounds(fapl.id(), H5F_LIBVER_V18, H5F_LIBVER_LATEST), where,
+              "cannot set property");
+    }
+#if (H5_VERS_MAJOR == 1 && H5_VERS_MINOR == 10 && H5_VERS_RELEASE >= 7) ||                        \
+    H5_VERSION_GE(1, 12, 1)
+    check(H5Pset_file_locking(fapl.id(), 1, 1), where, "cannot set property");
+#endif
+    return fapl;
+}
+
+
 } // namespace detail
 
 using detail::check;
@@ -432,6 +450,12 @@ void Object::write_attribute_data(const std::string& name, Dtype dtype, const Sh
     attr.close(w);
 }
 
+void Object::remove_attribute(const std::string& name) {
+    const std::string w = attr_where(file_, path_, name);
+    if (!has_attribute(name)) throw IoError(w + ": no such attribute");
+    check(H5Adelete(id(), name.c_str()), w, "cannot delete attribute");
+}
+
 template <class T> void Object::write_attribute(const std::string& name, const T& value) {
     write_attribute_data(name, dtype_of<T>(), {}, &value);
 }
@@ -599,6 +623,13 @@ Dataset Location::open_dataset(const std::string& path) const {
     return Dataset(std::move(d), file_, full);
 }
 
+void Location::remove(const std::string& path) {
+    const std::string full = detail::join_path(path_, path);
+    const std::string w = file_ + ": " + full;
+    if (!exists(full)) throw IoError(w + ": cannot remove: no such object");
+    check(H5Ldelete(id(), full.c_str(), H5P_DEFAULT), w, "cannot remove");
+}
+
 TypeInfo Location::dtype(const std::string& path) const { return open_dataset(path).dtype(); }
 
 Shape Location::shape(const std::string& path) const { return open_dataset(path).shape(); }
@@ -612,30 +643,10 @@ void Group::close() { handle_.close(where()); }
 
 File::File(Handle handle, std::string name) : Location(std::move(handle), std::move(name), "/") {}
 
-namespace {
-
-// Files sp writes need HDF5 >= 1.8 to read (every maintained reader does); in exchange,
-// attributes may exceed 64 KiB (dense attribute storage). File locking stays on where the file
-// system supports it and is skipped, instead of failing, where it does not (Lustre, NFS).
-Handle file_access_plist(const std::string& where, bool for_writing) {
-    Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), where, "cannot create property list"),
-                HandleKind::property_list);
-    if (for_writing) {
-        check(H5Pset_libver_bounds(fapl.id(), H5F_LIBVER_V18, H5F_LIBVER_LATEST), where,
-              "cannot set property");
-    }
-#if (H5_VERS_MAJOR == 1 && H5_VERS_MINOR == 10 && H5_VERS_RELEASE >= 7) ||                        \
-    H5_VERSION_GE(1, 12, 1)
-    check(H5Pset_file_locking(fapl.id(), 1, 1), where, "cannot set property");
-#endif
-    return fapl;
-}
-
-} // namespace
 
 File File::create(const std::string& path, Create mode) {
     detail::quiet();
-    const Handle fapl = file_access_plist(path, true);
+    const Handle fapl = detail::file_access_plist(path, true);
     const unsigned flags = mode == Create::exclusive ? H5F_ACC_EXCL : H5F_ACC_TRUNC;
     const hid_t id = H5Fcreate(path.c_str(), flags, H5P_DEFAULT, fapl.id());
     if (id < 0) fail(path, "cannot create HDF5 file");
@@ -652,7 +663,7 @@ File File::open(const std::string& path, Access access) {
     if (!S_ISREG(st.st_mode)) throw IoError(path + ": not a regular file");
     if (::access(path.c_str(), R_OK) != 0) throw IoError::system(path, "cannot read", errno);
     if (!is_hdf5_file(path)) throw IoError(path + ": not an HDF5 file");
-    const Handle fapl = file_access_plist(path, false);
+    const Handle fapl = detail::file_access_plist(path, false);
     const unsigned flags = access == Access::read_only ? H5F_ACC_RDONLY : H5F_ACC_RDWR;
     const hid_t id = H5Fopen(path.c_str(), flags, fapl.id());
     if (id < 0) fail(path, "cannot open HDF5 file");

@@ -157,6 +157,8 @@ class Object {
     template <class T> void write_attribute(const std::string& name, const std::vector<T>& values);
     /// Writes a scalar string attribute (variable-length UTF-8).
     void write_attribute(const std::string& name, const char* value);
+    /// Deletes an attribute; IoError if there is none of that name.
+    void remove_attribute(const std::string& name);
     /// Reads a scalar attribute; IoError if it is missing, of another dtype or not scalar.
     template <class T> T read_attribute(const std::string& name) const;
     /// Reads a 1-D attribute; IoError if it is missing, of another dtype or not 1-D.
@@ -201,6 +203,8 @@ class Location : public Object {
     Group require_group(const std::string& path);
     /// Opens a dataset; IoError if it is missing or not a dataset.
     Dataset open_dataset(const std::string& path) const;
+    /// Unlinks a group or dataset (HDF5 does not shrink the file). IoError if it is missing.
+    void remove(const std::string& path);
 
     /// Creates an empty dataset (missing parent groups are created). Use with Dataset::write
     /// or Dataset::write_rows. IoError if `path` exists or the options do not fit the shape.

@@ -53,6 +53,9 @@ Handle make_space(const Shape& shape, const Shape& max_shape, const std::string&
 /// The current extents of a dataspace.
 Shape space_shape(hid_t space, const std::string& where);
 
+/// The file access properties sp opens and creates files with (`for_writing`: creation).
+Handle file_access_plist(const std::string& where, bool for_writing);
+
 std::vector<hsize_t> to_hsize(const Shape& shape);
 
 /// Reads strings from a dataset (`is_dataset`) or attribute `obj` whose file type is

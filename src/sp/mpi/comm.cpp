@@ -43,9 +43,7 @@ struct Comm::State {
     State& operator=(const State&) = delete;
     ~State();
 
-    void check(int code, const char* function) const {
-        detail::check(code, function, rank, size);
-    }
+    void check(int code, const char* function) const { detail::check(code, function, rank, size); }
 
     /// Owns `comm` from the start, so that it is freed even if a later call here fails; sets
     /// MPI_ERRORS_RETURN and reads rank and size. The ranks given are for error messages only.
@@ -93,6 +91,12 @@ int checked_count(std::size_t bytes, const char* function, int rank, int size) {
     return static_cast<int>(bytes);
 }
 
+Status to_status(const MPI_Status& status, int rank, int size) {
+    int count = 0;
+    detail::check(MPI_Get_count(&status, MPI_BYTE, &count), "MPI_Get_count", rank, size);
+    return Status{status.MPI_SOURCE, status.MPI_TAG, static_cast<std::size_t>(count)};
+}
+
 } // namespace
 
 std::unique_ptr<Comm::State> Comm::State::adopt(MPI_Comm comm, int rank_for_errors,
@@ -106,16 +110,6 @@ std::unique_ptr<Comm::State> Comm::State::adopt(MPI_Comm comm, int rank_for_erro
     state->check(MPI_Comm_size(comm, &state->size), "MPI_Comm_size");
     return state;
 }
-
-namespace {
-
-Status to_status(const MPI_Status& status, int rank, int size) {
-    int count = 0;
-    detail::check(MPI_Get_count(&status, MPI_BYTE, &count), "MPI_Get_count", rank, size);
-    return Status{status.MPI_SOURCE, status.MPI_TAG, static_cast<std::size_t>(count)};
-}
-
-} // namespace
 
 namespace detail {
 struct Access {
@@ -218,8 +212,8 @@ std::vector<std::string> Comm::gather(const std::string& value, int root) const 
     const State& s = state();
     // Every rank learns every length, so every rank takes the same path below, even on an error.
     const std::vector<std::int64_t> lengths = allgather(static_cast<std::int64_t>(value.size()));
-    const auto total = static_cast<std::size_t>(
-        std::accumulate(lengths.begin(), lengths.end(), std::int64_t{0}));
+    const auto total =
+        static_cast<std::size_t>(std::accumulate(lengths.begin(), lengths.end(), std::int64_t{0}));
     checked_count(total, "MPI_Gatherv", s.rank, s.size);
 
     std::vector<int> counts;

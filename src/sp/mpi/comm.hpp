@@ -39,7 +39,8 @@ struct Access;
 /// finalized yet, and never throws. Every operation throws MpiError on an MPI failure, with the
 /// MPI function, MPI's error text and the rank ("MPI_Send failed on rank 1 of 2: MPI_ERR_RANK:
 /// invalid rank"); the communicator stays usable afterwards. Operations on a null Comm throw
-/// InternalError. Operations marked collective must be called by every rank, in the same order.
+/// InternalError. Operations marked collective must be called by every rank, in the same order;
+/// so must the destructor and move-assignment of a non-null Comm (MPI_Comm_free is collective).
 class Comm {
   public:
     /// A null communicator (what a moved-from Comm is).

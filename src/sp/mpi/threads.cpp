@@ -71,8 +71,8 @@ int node_cpus(const Comm& comm) {
     // MPI_BOR needs equally long buffers on every rank: pad to the longest mask.
     const auto longest = node.allreduce(static_cast<std::int64_t>(words.size()), Op::max);
     words.resize(static_cast<std::size_t>(longest), 0);
-    detail::check(MPI_Allreduce(MPI_IN_PLACE, words.data(), static_cast<int>(longest),
-                                MPI_UINT64_T, MPI_BOR, native(node)),
+    detail::check(MPI_Allreduce(MPI_IN_PLACE, words.data(), static_cast<int>(longest), MPI_UINT64_T,
+                                MPI_BOR, native(node)),
                   "MPI_Allreduce", comm);
     return std::max(1, count_bits(words));
 }

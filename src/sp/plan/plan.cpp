@@ -200,7 +200,7 @@ Plan make_plan(const Sweep& sweep, int ranks) {
         }
         Diagnostics local;
         validate_experiment(base, sources, local);
-        if (local.empty()) validate_against_dataset(base, sources, local);
+        validate_against_dataset(base, sources, local);
         merge(local);
 
         for (std::uint64_t seed : sweep.seeds) {
@@ -331,6 +331,31 @@ std::string format_plan(const Plan& plan) {
        << fixed(*std::max_element(load.begin(), load.end()), 1)
        << " (relative units: images x pixels x width^2 / 1e6)\n";
     return os.str();
+}
+
+std::string format_plan_tsv(const Plan& plan) {
+    std::vector<std::string> header = {"index",     "id",        "dataset",   "strategy",
+                                       "seed",      "seed_pool", "seed_init", "seed_data",
+                                       "seed_dropout", "seed_tsne", "rank",   "cost"};
+    for (const auto& a : plan.axes) header.push_back("axis:" + a);
+    std::string out = join(header, "\t") + "\n";
+    for (const auto& r : plan.replicates) {
+        std::vector<std::string> row = {std::to_string(r.index + 1),
+                                        r.id,
+                                        r.config.dataset.name,
+                                        r.config.al.strategy,
+                                        std::to_string(r.seed),
+                                        std::to_string(r.seeds.pool),
+                                        std::to_string(r.seeds.init),
+                                        std::to_string(r.seeds.data),
+                                        std::to_string(r.seeds.dropout),
+                                        std::to_string(r.seeds.tsne),
+                                        std::to_string(r.rank),
+                                        format_double(r.cost)};
+        for (std::size_t a = 0; a < plan.axes.size(); ++a) row.push_back(r.coordinates[a].second);
+        out += join(row, "\t") + "\n";
+    }
+    return out;
 }
 
 } // namespace sp

@@ -97,4 +97,8 @@ std::vector<std::int64_t> labelled_sizes(const Experiment& e);
 /// The plan as a table: ID, dataset, strategy, seed, each swept key, rank, cost; then totals.
 std::string format_plan(const Plan& plan);
 
+/// The plan as tab-separated values for scripts: a header line, then one line per replicate with
+/// index, id, dataset, strategy, seed, the five stream seeds, rank, cost and one column per axis.
+std::string format_plan_tsv(const Plan& plan);
+
 } // namespace sp

@@ -1,0 +1,71 @@
+#pragma once
+/// Atomic file creation: a final name only ever holds a complete file.
+///
+///     sp::io::write_file_atomic("results/summary.md", text);
+///
+///     sp::io::AtomicH5File out("results/abc.h5");   // writes results/abc.h5.tmp
+///     out.file().write<float>("/eval/embeddings", values, {n, d});
+///     out.commit();   // flush, close, fsync, rename to results/abc.h5, fsync the directory
+///     // Leaving scope without commit() (an exception, a failed replicate) removes the .tmp;
+///     // a killed process leaves at most a stale .tmp, never a partial results/abc.h5.
+///
+/// Missing parent directories are created. Files get mode 0666 & ~umask and directories
+/// 0777 & ~umask, both without the world-writable bit even when the umask allows it.
+/// Every failure is an IoError naming the path and the system's reason (strerror).
+
+#include "sp/io/h5.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace sp::io {
+
+/// The temporary name used while `path` is written: "<path>.tmp".
+std::string temp_path_for(const std::string& path);
+
+/// Creates `dir` and any missing parents (like mkdir -p). IoError if a component exists and is
+/// not a directory, or cannot be created.
+void make_directories(const std::string& dir);
+
+/// Writes `bytes` to `path` atomically: `<path>.tmp`, fsync, rename, fsync of the directory.
+/// An existing file at `path` is replaced only once the new one is complete.
+void write_file_atomic(const std::string& path, std::string_view bytes);
+
+/// Makes a complete file at `temp` durable and visible as `path`: fsync `temp`, rename it to
+/// `path`, fsync the directory. For writers that produce `temp` themselves.
+void publish_file(const std::string& temp, const std::string& path);
+
+/// An HDF5 file created atomically: written as `<path>.tmp`, visible as `path` after commit().
+class AtomicH5File {
+  public:
+    /// Creates `<path>.tmp` (replacing a stale one left by a killed process) and any missing
+    /// parent directories. IoError if it cannot.
+    explicit AtomicH5File(std::string path);
+    /// Without commit(): closes and removes the .tmp. Never throws; failures are logged.
+    ~AtomicH5File();
+    AtomicH5File(AtomicH5File&& other) noexcept;
+    AtomicH5File& operator=(AtomicH5File&&) = delete;
+    AtomicH5File(const AtomicH5File&) = delete;
+    AtomicH5File& operator=(const AtomicH5File&) = delete;
+
+    /// The open file being written (valid until commit()).
+    h5::File& file();
+    /// The final name.
+    const std::string& path() const noexcept { return path_; }
+    /// The temporary name being written.
+    const std::string& temp_path() const noexcept { return temp_; }
+    bool committed() const noexcept { return committed_; }
+
+    /// H5Fflush, close (every object of the file still open is closed too), fsync, rename to
+    /// path(), fsync the directory. IoError on failure; the .tmp is then removed at destruction.
+    void commit();
+
+  private:
+    std::string path_;
+    std::string temp_;
+    h5::File file_;
+    bool committed_ = false;
+    bool active_ = true;
+};
+
+} // namespace sp::io

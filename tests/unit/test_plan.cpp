@@ -1,0 +1,192 @@
+// plan/: grid expansion, replicate IDs, seed streams and rank assignment.
+#include "sp/config/sweep.hpp"
+#include "sp/plan/plan.hpp"
+#include "sp/util/error.hpp"
+#include "sp/util/rng.hpp"
+
+#include "support/run.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+namespace {
+
+using Coordinates = std::vector<std::pair<std::string, std::string>>;
+
+std::map<Coordinates, std::pair<std::string, std::uint64_t>> ids_by_coordinates(const sp::Plan& p) {
+    std::map<Coordinates, std::pair<std::string, std::uint64_t>> out;
+    for (const auto& r : p.replicates) out[r.coordinates] = {r.id, r.seeds.init ^ r.seeds.pool};
+    return out;
+}
+
+// Rule: seeds are mix_seed(mix_seed(sweep seed, replicate seed), stream tag), nothing else.
+TEST(Seeds, FollowTheDocumentedDerivation) {
+    const sp::SeedStreams s = sp::derive_seeds(123, 4);
+    const std::uint64_t r = sp::mix_seed(123, 4);
+    EXPECT_EQ(s.pool, sp::mix_seed(r, 1));
+    EXPECT_EQ(s.init, sp::mix_seed(r, 2));
+    EXPECT_EQ(s.data, sp::mix_seed(r, 3));
+    EXPECT_EQ(s.dropout, sp::mix_seed(r, 4));
+    EXPECT_EQ(s.tsne, sp::mix_seed(r, 5));
+    EXPECT_EQ(sp::derive_seeds(123, 4, 42).tsne, 42U) << "metrics.tsne.seed fixes the t-SNE stream";
+    const std::set<std::uint64_t> distinct = {s.pool, s.init, s.data, s.dropout, s.tsne};
+    EXPECT_EQ(distinct.size(), 5U);
+}
+
+// Rule: conditions that share a seed share every stream (paired comparisons).
+TEST(Seeds, SharedAcrossConditionsWithTheSameSeed) {
+    const sp::Plan p = sp::make_plan(sp::parse_sweep(
+        "[sweep]\nseeds = 2\n[sweep.axes]\n\"al.strategy\" = [\"baseline\", \"random\"]\n"
+        "\"train.lr\" = [0.1, 0.01]\n[dataset]\ntrain_subset = 1000\n[al]\ninitial = 100\nquery = 100\n",
+        "s.toml"));
+    ASSERT_EQ(p.replicates.size(), 8U);
+    std::set<std::string> ids;
+    for (const auto& a : p.replicates) {
+        ids.insert(a.id);
+        for (const auto& b : p.replicates) {
+            if (a.seed == b.seed) {
+                EXPECT_EQ(a.seeds.init, b.seeds.init);
+                EXPECT_EQ(a.seeds.pool, b.seeds.pool);
+            } else {
+                EXPECT_NE(a.seeds.init, b.seeds.init);
+            }
+        }
+    }
+    EXPECT_EQ(ids.size(), 8U) << "IDs differ even where seeds are shared";
+}
+
+// Rule: IDs and seeds do not depend on the order of keys, tables, axes or variants in the file.
+TEST(Ids, IndependentOfOrderInTheFile) {
+    const std::string a = "[sweep]\nname = \"o\"\nseed = 5\nseeds = [0, 1]\n"
+                          "[sweep.axes]\n\"train.lr\" = [0.1, 0.01]\n\"al.strategy\" = [\"baseline\", \"margin\"]\n"
+                          "[[sweep.variants.data]]\nlabel = \"small\"\ndataset.train_subset = 500\ndataset.eval_subset = 100\n"
+                          "[[sweep.variants.data]]\nlabel = \"large\"\ndataset.train_subset = 1000\ndataset.eval_subset = 200\n"
+                          "[train]\nepochs = 2\nbatch_size = 32\n[model]\nwidth = 0.5\nstem = \"cifar\"\n"
+                          "[al]\ninitial = 100\nquery = 100\n";
+    const std::string b = "[al]\nquery = 100\ninitial = 100\n[model]\nstem = \"cifar\"\nwidth = 0.5\n"
+                          "[train]\nbatch_size = 32\nepochs = 2\n"
+                          "[[sweep.variants.data]]\nlabel = \"large\"\ndataset.eval_subset = 200\ndataset.train_subset = 1000\n"
+                          "[[sweep.variants.data]]\nlabel = \"small\"\ndataset.eval_subset = 100\ndataset.train_subset = 500\n"
+                          "[sweep.axes]\n\"al.strategy\" = [\"margin\", \"baseline\"]\n\"train.lr\" = [0.01, 0.1]\n"
+                          "[sweep]\nseeds = [1, 0]\nseed = 5\nname = \"o\"\n";
+    const sp::Plan pa = sp::make_plan(sp::parse_sweep(a, "a.toml"));
+    const sp::Plan pb = sp::make_plan(sp::parse_sweep(b, "b.toml"));
+    ASSERT_EQ(pa.replicates.size(), 16U);
+    EXPECT_EQ(ids_by_coordinates(pa), ids_by_coordinates(pb));
+}
+
+// Rule: the rank count changes who runs a replicate, never its ID or seeds.
+TEST(Ids, IndependentOfRankCount) {
+    const sp::Sweep s = sp::load_sweep(sp::test::source_path("sweeps/paper.toml"));
+    const sp::Plan one = sp::make_plan(s, 1);
+    const sp::Plan seven = sp::make_plan(s, 7);
+    EXPECT_EQ(ids_by_coordinates(one), ids_by_coordinates(seven));
+    std::set<int> used;
+    for (const auto& r : seven.replicates) used.insert(r.rank);
+    EXPECT_EQ(used.size(), 7U);
+}
+
+// Rule: what a replicate computes is in its ID; where files live is not.
+TEST(Ids, IdentityKeysOnly) {
+    sp::Experiment e;
+    const std::string base = sp::replicate_id(e, 1, 0);
+    EXPECT_EQ(base.size(), 16U);
+    sp::Experiment moved = e;
+    moved.output.dir = "elsewhere";
+    moved.dataset.root = "/scratch/data";
+    moved.train.checkpoint_every = 5;
+    moved.train.eval_batch_size = 64;
+    EXPECT_EQ(sp::replicate_id(moved, 1, 0), base);
+    sp::Experiment changed = e;
+    changed.train.lr = 2e-3;
+    EXPECT_NE(sp::replicate_id(changed, 1, 0), base);
+    EXPECT_NE(sp::replicate_id(e, 2, 0), base) << "sweep seed";
+    EXPECT_NE(sp::replicate_id(e, 1, 1), base) << "replicate seed";
+    sp::Experiment w1 = e, w2 = e, w3 = e;
+    w1.model.pretrained = "/a/resnet18.pt";
+    w2.model.pretrained = "/b/resnet18.pt";
+    w3.model.pretrained = "/a/other.pt";
+    EXPECT_EQ(sp::replicate_id(w1, 1, 0), sp::replicate_id(w2, 1, 0)) << "weights moved";
+    EXPECT_NE(sp::replicate_id(w1, 1, 0), sp::replicate_id(w3, 1, 0)) << "other weights";
+    EXPECT_NE(sp::replicate_id(w1, 1, 0), base) << "pretrained vs random init";
+}
+
+// Rule: a replicate's resolved TOML is a sweep of exactly that replicate.
+TEST(ResolvedToml, ReadsBackToTheSameReplicate) {
+    const sp::Plan p = sp::make_plan(sp::load_sweep(sp::test::source_path("sweeps/paper.toml")));
+    for (std::size_t i : {std::size_t{0}, std::size_t{17}, p.replicates.size() - 1}) {
+        const sp::Replicate& r = p.replicates[i];
+        const sp::Plan again = sp::make_plan(sp::parse_sweep(sp::resolved_toml(p, r), "resolved.toml"));
+        ASSERT_EQ(again.replicates.size(), 1U);
+        EXPECT_EQ(again.replicates[0].id, r.id);
+        EXPECT_EQ(again.replicates[0].seeds.tsne, r.seeds.tsne);
+        EXPECT_EQ(again.replicates[0].seeds.data, r.seeds.data);
+        EXPECT_EQ(sp::experiment_to_toml(again.replicates[0].config), sp::experiment_to_toml(r.config));
+    }
+}
+
+// Rule: the paper sweep is datasets x strategies x 10 seeds with the paper's schedules.
+TEST(PaperSweep, GridAndSchedules) {
+    const sp::Plan p = sp::make_plan(sp::load_sweep(sp::test::source_path("sweeps/paper.toml")));
+    ASSERT_EQ(p.replicates.size(), 2U * 2U * 10U);
+    std::set<std::string> ids;
+    std::map<std::string, int> per_condition;
+    for (const auto& r : p.replicates) {
+        ids.insert(r.id);
+        per_condition[r.config.dataset.name + "/" + r.config.al.strategy]++;
+        if (r.config.al.strategy == "least_confidence") {
+            const auto sizes = sp::labelled_sizes(r.config);
+            if (r.config.dataset.name == "cifar10") {
+                ASSERT_EQ(sizes.size(), 10U);
+                for (std::size_t k = 0; k < 10; ++k) EXPECT_EQ(sizes[k], 5000 * static_cast<std::int64_t>(k + 1));
+                EXPECT_TRUE(r.config.train.shuffle);
+            } else {
+                ASSERT_EQ(sizes.size(), 10U);
+                EXPECT_EQ(sizes.back(), 100000);
+                EXPECT_EQ(r.config.dataset.resize, 224);
+            }
+        } else {
+            EXPECT_FALSE(r.config.train.shuffle) << "the notebook's baseline loader does not shuffle";
+        }
+    }
+    EXPECT_EQ(ids.size(), 40U);
+    for (const auto& [condition, n] : per_condition) EXPECT_EQ(n, 10) << condition;
+}
+
+TEST(LabelledSizes, RoundsLimitAndRemainder) {
+    sp::Experiment e;
+    e.dataset.train_subset = 1050;
+    e.al.strategy = "margin";
+    e.al.initial = 300;
+    e.al.query = 250;
+    EXPECT_EQ(sp::labelled_sizes(e), (std::vector<std::int64_t>{300, 550, 800, 1050}));
+    e.al.rounds = 2;
+    EXPECT_EQ(sp::labelled_sizes(e), (std::vector<std::int64_t>{300, 550, 800}));
+    e.al.strategy = "baseline";
+    EXPECT_EQ(sp::labelled_sizes(e), (std::vector<std::int64_t>{1050}));
+}
+
+// Rule: longest first, each to the least-loaded rank (hand-worked: LPT on 2 ranks).
+TEST(AssignRanks, LongestFirstToLeastLoaded) {
+    std::vector<sp::Replicate> reps(6);
+    const double costs[] = {2, 7, 4, 5, 3, 1};
+    for (std::size_t i = 0; i < reps.size(); ++i) {
+        reps[i].cost = costs[i];
+        reps[i].id = std::string(1, static_cast<char>('a' + i));
+    }
+    // By cost: b7 -> r0 (7,0); d5 -> r1 (7,5); c4 -> r1 (7,9); e3 -> r0 (10,9); a2 -> r1 (10,11);
+    // f1 -> r0 (11,11).
+    EXPECT_EQ(sp::assign_ranks(reps, 2), (std::vector<int>{1, 0, 1, 1, 0, 0}));
+    EXPECT_EQ(sp::assign_ranks(reps, 1), (std::vector<int>(6, 0)));
+}
+
+TEST(Plan, TableNamesEveryReplicateAndTheTotal) {
+    const sp::Plan p = sp::make_plan(sp::parse_sweep(sp::embedded_quick_toml(), sp::kEmbeddedQuickName), 2);
+    const std::string table = sp::format_plan(p);
+    for (const auto& r : p.replicates) EXPECT_NE(table.find(r.id), std::string::npos);
+    EXPECT_NE(table.find("9 replicates (3 al.strategy x 3 seeds) on 2 ranks"), std::string::npos) << table;
+}
+
+} // namespace
