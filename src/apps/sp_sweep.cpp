@@ -41,8 +41,8 @@ std::string list_keys(bool tsv) {
     for (const auto& f : sp::fields()) {
         const std::string def = sp::value_to_toml(f.get(sp::Experiment{}));
         if (tsv) {
-            out += f.key + "\t" + sp::kind_name(f.kind) + "\t" + def + "\t" + f.constraint() + "\t" +
-                   (f.identity ? "yes" : "no") + "\t" + f.doc + "\n";
+            out += f.key + "\t" + sp::kind_name(f.kind) + "\t" + def + "\t" + f.constraint() +
+                   "\t" + (f.identity ? "yes" : "no") + "\t" + f.doc + "\n";
             continue;
         }
         out += f.key + "  " + sp::kind_name(f.kind) + "  default " + def;
@@ -53,10 +53,12 @@ std::string list_keys(bool tsv) {
 }
 
 int run(int argc, char** argv) {
-    CLI::App app{"sp_sweep: seeded baseline and active-learning replicates of ResNet18, in parallel "
-                 "over MPI ranks, with superposition metrics and significance statistics.\n"
-                 "With no SWEEP file, runs the embedded default (sweeps/quick.toml)."};
-    app.set_version_flag("--version", std::string("sp ") + sp::version() + " (" + sp::git_revision() + ")");
+    CLI::App app{
+        "sp_sweep: seeded baseline and active-learning replicates of ResNet18, in parallel "
+        "over MPI ranks, with superposition metrics and significance statistics.\n"
+        "With no SWEEP file, runs the embedded default (sweeps/quick.toml)."};
+    app.set_version_flag("--version",
+                         std::string("sp ") + sp::version() + " (" + sp::git_revision() + ")");
     std::string file;
     std::vector<std::string> overrides;
     bool dry_run = false;
@@ -71,7 +73,8 @@ int run(int argc, char** argv) {
     app.add_flag("--dry-run", dry_run, "print the plan (replicates, IDs, seeds, ranks) and exit");
     app.add_option("--ranks", ranks, "ranks to plan for (default: the MPI job's size, else 1)")
         ->check(CLI::Range(1, 1 << 20));
-    app.add_option("--show-config", show, "print the resolved configuration of one replicate (ID or #)");
+    app.add_option("--show-config", show,
+                   "print the resolved configuration of one replicate (ID or #)");
     app.add_option("--format", format, "plan output: table (for people) or tsv (for scripts)")
         ->check(CLI::IsMember({"table", "tsv"}));
     app.add_flag("--list-keys", keys, "list every configuration key with its type and default");
@@ -92,10 +95,11 @@ int run(int argc, char** argv) {
         std::cout << list_keys(format == "tsv");
         return 0;
     }
-    const sp::Sweep sweep = file.empty() ? sp::parse_sweep(sp::embedded_quick_toml(), sp::kEmbeddedQuickName, overrides)
-                                         : sp::load_sweep(file, overrides);
+    const sp::Sweep sweep =
+        file.empty() ? sp::parse_sweep(sp::embedded_quick_toml(), sp::kEmbeddedQuickName, overrides)
+                     : sp::load_sweep(file, overrides);
     const sp::Plan plan = sp::make_plan(sweep, ranks > 0 ? ranks : launcher_ranks());
-    if (launcher_rank() != 0) return 0;  // one copy of the plan per job
+    if (launcher_rank() != 0) return 0; // one copy of the plan per job
 
     if (!show.empty()) {
         for (const auto& r : plan.replicates) {
@@ -104,7 +108,8 @@ int run(int argc, char** argv) {
                 return 0;
             }
         }
-        throw sp::ConfigError("--show-config: no replicate \"" + show + "\" in sweep \"" + plan.name + "\"");
+        throw sp::ConfigError("--show-config: no replicate \"" + show + "\" in sweep \"" +
+                              plan.name + "\"");
     }
     if (format == "tsv") {
         std::cout << sp::format_plan_tsv(plan);
@@ -112,8 +117,9 @@ int run(int argc, char** argv) {
     }
     std::cout << sp::format_plan(plan);
     if (!dry_run) {
-        std::cout << "\nThis build of sp plans sweeps; running replicates arrives with the training "
-                     "stage. Nothing was run.\n";
+        std::cout
+            << "\nThis build of sp plans sweeps; running replicates arrives with the training "
+               "stage. Nothing was run.\n";
     }
     return 0;
 }

@@ -38,7 +38,9 @@ RunResult run(const std::vector<std::string>& argv) {
     return r;
 }
 
-std::string app(const std::string& name) { return std::string(SP_BINARY_DIR) + "/src/apps/" + name; }
+std::string app(const std::string& name) {
+    return std::string(SP_BINARY_DIR) + "/src/apps/" + name;
+}
 
 std::string source_path(const std::string& relative) {
     return std::string(SP_SOURCE_DIR) + "/" + relative;

@@ -7,9 +7,9 @@
 namespace sp::test {
 
 struct RunResult {
-    int exit_code = -1;   ///< exit status, or 128 + signal number if killed by a signal
-    std::string out;      ///< standard output
-    std::string err;      ///< standard error
+    int exit_code = -1; ///< exit status, or 128 + signal number if killed by a signal
+    std::string out;    ///< standard output
+    std::string err;    ///< standard error
 };
 
 /// Runs `argv` (argv[0] is a path) with no shell, waits, and captures both streams.

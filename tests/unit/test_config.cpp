@@ -47,7 +47,8 @@ TEST(Registry, KeysAreSortedUniqueDocumentedAndSettable) {
 TEST(Registry, EveryKeyIsDocumentedInSweepsReadme) {
     const std::string readme = sp::test::read_file(sp::test::source_path("sweeps/README.md"));
     for (const auto& f : sp::fields()) {
-        EXPECT_NE(readme.find("`" + f.key + "`"), std::string::npos) << f.key << " is not in sweeps/README.md";
+        EXPECT_NE(readme.find("`" + f.key + "`"), std::string::npos)
+            << f.key << " is not in sweeps/README.md";
     }
 }
 
@@ -109,11 +110,11 @@ TEST(Sweep, OverrideOfSweptKeyCollapsesTheAxis) {
 }
 
 TEST(Sweep, OverrideValueForms) {
-    const sp::Sweep s = sp::parse_sweep("", "o.toml",
-                                        {"dataset.name=cifar10", "output.dir=\"out dir\"",
-                                         "metrics.spaces=[\"tsne\"]", "train.lr=1", "train.shuffle=false",
-                                         "dataset.mean=[0.5]", "dataset.std=[0.25]", "sweep.seeds=[4, 2]",
-                                         "sweep.seed=99", "sweep.name=renamed"});
+    const sp::Sweep s = sp::parse_sweep(
+        "", "o.toml",
+        {"dataset.name=cifar10", "output.dir=\"out dir\"", "metrics.spaces=[\"tsne\"]",
+         "train.lr=1", "train.shuffle=false", "dataset.mean=[0.5]", "dataset.std=[0.25]",
+         "sweep.seeds=[4, 2]", "sweep.seed=99", "sweep.name=renamed"});
     sp::Experiment e = s.base;
     for (const auto& o : s.overrides) sp::find_field(o.key)->set(e, o.value);
     EXPECT_EQ(e.dataset.name, "cifar10");
@@ -127,10 +128,13 @@ TEST(Sweep, OverrideValueForms) {
 }
 
 TEST(Sweep, SeedsCountOrList) {
-    EXPECT_EQ(sp::parse_sweep("[sweep]\nseeds = 3\n", "s.toml").seeds, (std::vector<std::uint64_t>{0, 1, 2}));
-    EXPECT_EQ(sp::parse_sweep("[sweep]\nseeds = [7, 3]\n", "s.toml").seeds, (std::vector<std::uint64_t>{7, 3}));
+    EXPECT_EQ(sp::parse_sweep("[sweep]\nseeds = 3\n", "s.toml").seeds,
+              (std::vector<std::uint64_t>{0, 1, 2}));
+    EXPECT_EQ(sp::parse_sweep("[sweep]\nseeds = [7, 3]\n", "s.toml").seeds,
+              (std::vector<std::uint64_t>{7, 3}));
     EXPECT_EQ(sp::parse_sweep("", "s.toml").seeds, (std::vector<std::uint64_t>{0}));
-    EXPECT_EQ(sp::parse_sweep("", "dir/my-sweep.toml").name, "my-sweep") << "name defaults to the file stem";
+    EXPECT_EQ(sp::parse_sweep("", "dir/my-sweep.toml").name, "my-sweep")
+        << "name defaults to the file stem";
 }
 
 TEST(Sweep, NestedAndQuotedAxisKeysAreTheSame) {
@@ -143,9 +147,10 @@ TEST(Sweep, NestedAndQuotedAxisKeysAreTheSame) {
 }
 
 TEST(Sweep, AxesAreSortedByName) {
-    const sp::Sweep s = sp::parse_sweep("[sweep.axes]\n\"train.lr\" = [0.1]\n\"al.strategy\" = [\"random\"]\n"
-                                        "[[sweep.variants.data]]\nlabel = \"x\"\ndataset.eval_subset = 10\n",
-                                        "a.toml");
+    const sp::Sweep s =
+        sp::parse_sweep("[sweep.axes]\n\"train.lr\" = [0.1]\n\"al.strategy\" = [\"random\"]\n"
+                        "[[sweep.variants.data]]\nlabel = \"x\"\ndataset.eval_subset = 10\n",
+                        "a.toml");
     ASSERT_EQ(s.axes.size(), 3U);
     EXPECT_EQ(s.axes[0].name, "al.strategy");
     EXPECT_EQ(s.axes[1].name, "data");
@@ -154,7 +159,8 @@ TEST(Sweep, AxesAreSortedByName) {
 }
 
 TEST(Sweep, ListAxisTakesArraysOfArrays) {
-    const sp::Sweep s = sp::parse_sweep("[sweep.axes]\n\"metrics.spaces\" = [[\"raw\"], [\"raw\", \"tsne\"]]\n", "l.toml");
+    const sp::Sweep s = sp::parse_sweep(
+        "[sweep.axes]\n\"metrics.spaces\" = [[\"raw\"], [\"raw\", \"tsne\"]]\n", "l.toml");
     ASSERT_EQ(s.axes.size(), 1U);
     EXPECT_EQ(s.axes[0].labels, (std::vector<std::string>{"[\"raw\"]", "[\"raw\", \"tsne\"]"}));
 }

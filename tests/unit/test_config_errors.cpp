@@ -16,9 +16,9 @@ using sp::test::TempDir;
 
 struct BadConfig {
     const char* name;
-    const char* toml;                 // written to <tmp>/bad.toml
-    std::vector<std::string> sets;    // --set arguments
-    std::vector<std::string> expect;  // substrings; "@" is replaced by the file's path
+    const char* toml;                // written to <tmp>/bad.toml
+    std::vector<std::string> sets;   // --set arguments
+    std::vector<std::string> expect; // substrings; "@" is replaced by the file's path
 };
 
 // clang-format off
@@ -118,7 +118,8 @@ TEST(BadConfigFile, MissingFile) {
     const std::string path = dir.file("nope.toml");
     const auto r = run({app("sp_sweep"), path, "--dry-run"});
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_NE(r.err.find(path + ": cannot read sweep file: No such file"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(path + ": cannot read sweep file: No such file"), std::string::npos)
+        << r.err;
 }
 
 TEST(BadConfigFile, DirectoryInsteadOfFile) {

@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <numeric>
 #include <string>
@@ -425,8 +426,13 @@ TEST(H5Rows, WholeDatasetWriteChecksDtype) {
     EXPECT_EQ(ds.read<std::uint8_t>(), (std::vector<std::uint8_t>{1, 2, 3, 255}));
     expect_io_error([&] { ds.write<std::int32_t>({1, 2, 3, 4}); },
                     {"/x", "dtype is uint8", "expected int32"});
-    ds.resize({3, 2});
-    EXPECT_EQ(ds.shape(), (h5::Shape{3, 2}));
+    expect_io_error([&] { ds.resize({3, 2}); }, {"/x", "cannot resize to [3, 2]", "contiguous"});
+    h5::DatasetOptions growable;
+    growable.max_shape = {h5::kUnlimited, 2};
+    h5::Dataset g = f.create_dataset("/g", h5::Dtype::uint8, {2, 2}, growable);
+    g.resize({3, 2});
+    EXPECT_EQ(g.shape(), (h5::Shape{3, 2}));
+    expect_io_error([&] { g.resize({3}); }, {"/g", "rank differs"});
 }
 
 // ---- files and errors -------------------------------------------------------------------------

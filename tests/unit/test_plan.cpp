@@ -39,7 +39,8 @@ TEST(Seeds, FollowTheDocumentedDerivation) {
 TEST(Seeds, SharedAcrossConditionsWithTheSameSeed) {
     const sp::Plan p = sp::make_plan(sp::parse_sweep(
         "[sweep]\nseeds = 2\n[sweep.axes]\n\"al.strategy\" = [\"baseline\", \"random\"]\n"
-        "\"train.lr\" = [0.1, 0.01]\n[dataset]\ntrain_subset = 1000\n[al]\ninitial = 100\nquery = 100\n",
+        "\"train.lr\" = [0.1, 0.01]\n[dataset]\ntrain_subset = 1000\n[al]\ninitial = 100\nquery = "
+        "100\n",
         "s.toml"));
     ASSERT_EQ(p.replicates.size(), 8U);
     std::set<std::string> ids;
@@ -59,18 +60,24 @@ TEST(Seeds, SharedAcrossConditionsWithTheSameSeed) {
 
 // Rule: IDs and seeds do not depend on the order of keys, tables, axes or variants in the file.
 TEST(Ids, IndependentOfOrderInTheFile) {
-    const std::string a = "[sweep]\nname = \"o\"\nseed = 5\nseeds = [0, 1]\n"
-                          "[sweep.axes]\n\"train.lr\" = [0.1, 0.01]\n\"al.strategy\" = [\"baseline\", \"margin\"]\n"
-                          "[[sweep.variants.data]]\nlabel = \"small\"\ndataset.train_subset = 500\ndataset.eval_subset = 100\n"
-                          "[[sweep.variants.data]]\nlabel = \"large\"\ndataset.train_subset = 1000\ndataset.eval_subset = 200\n"
-                          "[train]\nepochs = 2\nbatch_size = 32\n[model]\nwidth = 0.5\nstem = \"cifar\"\n"
-                          "[al]\ninitial = 100\nquery = 100\n";
-    const std::string b = "[al]\nquery = 100\ninitial = 100\n[model]\nstem = \"cifar\"\nwidth = 0.5\n"
-                          "[train]\nbatch_size = 32\nepochs = 2\n"
-                          "[[sweep.variants.data]]\nlabel = \"large\"\ndataset.eval_subset = 200\ndataset.train_subset = 1000\n"
-                          "[[sweep.variants.data]]\nlabel = \"small\"\ndataset.eval_subset = 100\ndataset.train_subset = 500\n"
-                          "[sweep.axes]\n\"al.strategy\" = [\"margin\", \"baseline\"]\n\"train.lr\" = [0.01, 0.1]\n"
-                          "[sweep]\nseeds = [1, 0]\nseed = 5\nname = \"o\"\n";
+    const std::string a =
+        "[sweep]\nname = \"o\"\nseed = 5\nseeds = [0, 1]\n"
+        "[sweep.axes]\n\"train.lr\" = [0.1, 0.01]\n\"al.strategy\" = [\"baseline\", \"margin\"]\n"
+        "[[sweep.variants.data]]\nlabel = \"small\"\ndataset.train_subset = "
+        "500\ndataset.eval_subset = 100\n"
+        "[[sweep.variants.data]]\nlabel = \"large\"\ndataset.train_subset = "
+        "1000\ndataset.eval_subset = 200\n"
+        "[train]\nepochs = 2\nbatch_size = 32\n[model]\nwidth = 0.5\nstem = \"cifar\"\n"
+        "[al]\ninitial = 100\nquery = 100\n";
+    const std::string b =
+        "[al]\nquery = 100\ninitial = 100\n[model]\nstem = \"cifar\"\nwidth = 0.5\n"
+        "[train]\nbatch_size = 32\nepochs = 2\n"
+        "[[sweep.variants.data]]\nlabel = \"large\"\ndataset.eval_subset = "
+        "200\ndataset.train_subset = 1000\n"
+        "[[sweep.variants.data]]\nlabel = \"small\"\ndataset.eval_subset = "
+        "100\ndataset.train_subset = 500\n"
+        "[sweep.axes]\n\"al.strategy\" = [\"margin\", \"baseline\"]\n\"train.lr\" = [0.01, 0.1]\n"
+        "[sweep]\nseeds = [1, 0]\nseed = 5\nname = \"o\"\n";
     const sp::Plan pa = sp::make_plan(sp::parse_sweep(a, "a.toml"));
     const sp::Plan pb = sp::make_plan(sp::parse_sweep(b, "b.toml"));
     ASSERT_EQ(pa.replicates.size(), 16U);
@@ -118,12 +125,14 @@ TEST(ResolvedToml, ReadsBackToTheSameReplicate) {
     const sp::Plan p = sp::make_plan(sp::load_sweep(sp::test::source_path("sweeps/paper.toml")));
     for (std::size_t i : {std::size_t{0}, std::size_t{17}, p.replicates.size() - 1}) {
         const sp::Replicate& r = p.replicates[i];
-        const sp::Plan again = sp::make_plan(sp::parse_sweep(sp::resolved_toml(p, r), "resolved.toml"));
+        const sp::Plan again =
+            sp::make_plan(sp::parse_sweep(sp::resolved_toml(p, r), "resolved.toml"));
         ASSERT_EQ(again.replicates.size(), 1U);
         EXPECT_EQ(again.replicates[0].id, r.id);
         EXPECT_EQ(again.replicates[0].seeds.tsne, r.seeds.tsne);
         EXPECT_EQ(again.replicates[0].seeds.data, r.seeds.data);
-        EXPECT_EQ(sp::experiment_to_toml(again.replicates[0].config), sp::experiment_to_toml(r.config));
+        EXPECT_EQ(sp::experiment_to_toml(again.replicates[0].config),
+                  sp::experiment_to_toml(r.config));
     }
 }
 
@@ -140,7 +149,8 @@ TEST(PaperSweep, GridAndSchedules) {
             const auto sizes = sp::labelled_sizes(r.config);
             if (r.config.dataset.name == "cifar10") {
                 ASSERT_EQ(sizes.size(), 10U);
-                for (std::size_t k = 0; k < 10; ++k) EXPECT_EQ(sizes[k], 5000 * static_cast<std::int64_t>(k + 1));
+                for (std::size_t k = 0; k < 10; ++k)
+                    EXPECT_EQ(sizes[k], 5000 * static_cast<std::int64_t>(k + 1));
                 EXPECT_TRUE(r.config.train.shuffle);
             } else {
                 ASSERT_EQ(sizes.size(), 10U);
@@ -148,7 +158,8 @@ TEST(PaperSweep, GridAndSchedules) {
                 EXPECT_EQ(r.config.dataset.resize, 224);
             }
         } else {
-            EXPECT_FALSE(r.config.train.shuffle) << "the notebook's baseline loader does not shuffle";
+            EXPECT_FALSE(r.config.train.shuffle)
+                << "the notebook's baseline loader does not shuffle";
         }
     }
     EXPECT_EQ(ids.size(), 40U);
@@ -183,10 +194,12 @@ TEST(AssignRanks, LongestFirstToLeastLoaded) {
 }
 
 TEST(Plan, TableNamesEveryReplicateAndTheTotal) {
-    const sp::Plan p = sp::make_plan(sp::parse_sweep(sp::embedded_quick_toml(), sp::kEmbeddedQuickName), 2);
+    const sp::Plan p =
+        sp::make_plan(sp::parse_sweep(sp::embedded_quick_toml(), sp::kEmbeddedQuickName), 2);
     const std::string table = sp::format_plan(p);
     for (const auto& r : p.replicates) EXPECT_NE(table.find(r.id), std::string::npos);
-    EXPECT_NE(table.find("9 replicates (3 al.strategy x 3 seeds) on 2 ranks"), std::string::npos) << table;
+    EXPECT_NE(table.find("9 replicates (3 al.strategy x 3 seeds) on 2 ranks"), std::string::npos)
+        << table;
 }
 
 } // namespace

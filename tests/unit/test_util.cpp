@@ -49,9 +49,11 @@ TEST(Sha256, MatchesFipsVectors) {
 TEST(Sha256, AgreesWithPythonHashlibOnEveryPaddingLength) {
     // Lengths 0..130 cross every padding boundary (55/56/63/64 bytes and their multiples).
     std::string all;
-    for (int n = 0; n <= 130; ++n) all += sp::sha256_hex(std::string(static_cast<std::size_t>(n), 'x')) + "\n";
-    const std::string py = "/usr/bin/python3 -c \"import hashlib;print(''.join(hashlib.sha256(b'x'*n)"
-                           ".hexdigest()+chr(10) for n in range(131)),end='')\"";
+    for (int n = 0; n <= 130; ++n)
+        all += sp::sha256_hex(std::string(static_cast<std::size_t>(n), 'x')) + "\n";
+    const std::string py =
+        "/usr/bin/python3 -c \"import hashlib;print(''.join(hashlib.sha256(b'x'*n)"
+        ".hexdigest()+chr(10) for n in range(131)),end='')\"";
     FILE* p = popen(py.c_str(), "r");
     ASSERT_NE(p, nullptr);
     std::string out;

@@ -18,73 +18,75 @@ struct SyntheticConfig {
     std::int64_t classes = 10;
     std::int64_t train_size = 1000;
     std::int64_t eval_size = 200;
-    std::int64_t image_size = 32;   ///< side in pixels
+    std::int64_t image_size = 32; ///< side in pixels
     std::int64_t channels = 3;
 };
 
 /// Which data, where it lives, and how it is transformed.
 struct DatasetConfig {
-    std::string name = "fashion-mnist";  ///< fashion-mnist | mnist | cifar10 | tiny-imagenet | synthetic
-    std::string root;                    ///< directory of the on-disk format; "" = dataset default
-    std::string cache;                   ///< HDF5 cache made by sp_prepare; "" = none
-    std::int64_t train_subset = 0;       ///< training images used; 0 = all
-    std::int64_t eval_subset = 0;        ///< evaluation images used; 0 = all
-    std::string subset = "first";        ///< first | stratified (random, from the pool stream)
-    std::int64_t resize = 0;             ///< bilinear resize to this side; 0 = native size
-    std::vector<double> mean;            ///< per-channel normalisation; empty = dataset standard
-    std::vector<double> std;             ///< per-channel normalisation; empty = dataset standard
-    bool augment = false;                ///< random crop with padding + horizontal flip
-    std::int64_t crop_padding = 4;       ///< pixels of zero padding before the random crop
-    bool hflip = true;                   ///< horizontal flip with p = 0.5 when augmenting
-    bool channels_last = false;          ///< batches in channels_last memory format
+    /// fashion-mnist | mnist | cifar10 | tiny-imagenet | synthetic
+    std::string name = "fashion-mnist";
+    std::string root;              ///< directory of the on-disk format; "" = dataset default
+    std::string cache;             ///< HDF5 cache made by sp_prepare; "" = none
+    std::int64_t train_subset = 0; ///< training images used; 0 = all
+    std::int64_t eval_subset = 0;  ///< evaluation images used; 0 = all
+    std::string subset = "first";  ///< first | stratified (random, from the pool stream)
+    std::int64_t resize = 0;       ///< bilinear resize to this side; 0 = native size
+    std::vector<double> mean;      ///< per-channel normalisation; empty = dataset standard
+    std::vector<double> std;       ///< per-channel normalisation; empty = dataset standard
+    bool augment = false;          ///< random crop with padding + horizontal flip
+    std::int64_t crop_padding = 4; ///< pixels of zero padding before the random crop
+    bool hflip = true;             ///< horizontal flip with p = 0.5 when augmenting
+    bool channels_last = false;    ///< batches in channels_last memory format
     SyntheticConfig synthetic;
 };
 
 /// The network.
 struct ModelConfig {
-    std::string arch = "resnet18";       ///< resnet18
-    std::string stem = "imagenet";       ///< imagenet (7x7/2 + max pool) | cifar (3x3/1, no pool)
-    double width = 1.0;                  ///< channel multiplier (1.0 = torchvision's 64..512)
-    std::string pretrained;              ///< torchvision state_dict saved as a plain dict; "" = none
-    double dropout = 0.0;                ///< dropout before fc (MC dropout for BALD)
-    std::int64_t num_classes = 0;        ///< 0 = the dataset's class count
+    std::string arch = "resnet18"; ///< resnet18
+    std::string stem = "imagenet"; ///< imagenet (7x7/2 + max pool) | cifar (3x3/1, no pool)
+    double width = 1.0;            ///< channel multiplier (1.0 = torchvision's 64..512)
+    std::string pretrained;        ///< torchvision state_dict saved as a plain dict; "" = none
+    double dropout = 0.0;          ///< dropout before fc (MC dropout for BALD)
+    std::int64_t num_classes = 0;  ///< 0 = the dataset's class count
     std::vector<std::string> extra_layers; ///< more layers whose features are saved, by module name
 };
 
 /// Optimisation.
 struct TrainConfig {
-    std::string optimizer = "adam";      ///< adam | adamw | sgd
+    std::string optimizer = "adam"; ///< adam | adamw | sgd
     double lr = 1e-3;
-    double momentum = 0.9;               ///< sgd only
-    bool nesterov = false;               ///< sgd only
+    double momentum = 0.9; ///< sgd only
+    bool nesterov = false; ///< sgd only
     double weight_decay = 0.0;
-    std::string schedule = "constant";   ///< constant | step | cosine
-    std::int64_t warmup_epochs = 0;      ///< linear warmup before the schedule
-    std::int64_t step_size = 10;         ///< epochs between decays (step schedule)
-    double gamma = 0.1;                  ///< decay factor (step schedule)
+    std::string schedule = "constant"; ///< constant | step | cosine
+    std::int64_t warmup_epochs = 0;    ///< linear warmup before the schedule
+    std::int64_t step_size = 10;       ///< epochs between decays (step schedule)
+    double gamma = 0.1;                ///< decay factor (step schedule)
     std::int64_t epochs = 20;
     std::int64_t batch_size = 128;
     std::int64_t eval_batch_size = 512;
     double label_smoothing = 0.0;
-    std::string precision = "fp32";      ///< fp32 | bf16 | fp16 (autocast on CUDA; CPU runs fp32)
-    bool deterministic = true;           ///< deterministic algorithms, cuDNN benchmark off
-    bool shuffle = true;                 ///< shuffle the training order each epoch
-    std::string device = "auto";         ///< auto | cpu | cuda
-    std::int64_t checkpoint_every = 1;   ///< epochs between checkpoints; 0 = only at the end
+    std::string precision = "fp32";    ///< fp32 | bf16 | fp16 (autocast on CUDA; CPU runs fp32)
+    bool deterministic = true;         ///< deterministic algorithms, cuDNN benchmark off
+    bool shuffle = true;               ///< shuffle the training order each epoch
+    std::string device = "auto";       ///< auto | cpu | cuda
+    std::int64_t checkpoint_every = 1; ///< epochs between checkpoints; 0 = only at the end
 };
 
 /// Active learning. strategy = "baseline" trains once on all data.
 struct AlConfig {
-    std::string strategy = "baseline";   ///< baseline | random | least_confidence | margin | entropy | bald | coreset | badge
-    std::int64_t initial = 5000;         ///< size of the initial labelled pool
+    /// baseline | random | least_confidence | margin | entropy | bald | coreset | badge
+    std::string strategy = "baseline";
+    std::int64_t initial = 5000;              ///< size of the initial labelled pool
     std::string initial_sampling = "uniform"; ///< uniform | stratified
-    std::int64_t query = 5000;           ///< images labelled per round
-    std::int64_t rounds = 0;             ///< query rounds; 0 = until the pool is empty
-    std::string start = "warm";          ///< warm (model and optimizer go on) | cold (re-initialise)
-    std::int64_t epochs = 0;             ///< epochs per round; 0 = train.epochs
-    std::int64_t mc_samples = 20;        ///< stochastic passes for BALD
+    std::int64_t query = 5000;                ///< images labelled per round
+    std::int64_t rounds = 0;                  ///< query rounds; 0 = until the pool is empty
+    std::string start = "warm";   ///< warm (model and optimizer go on) | cold (re-initialise)
+    std::int64_t epochs = 0;      ///< epochs per round; 0 = train.epochs
+    std::int64_t mc_samples = 20; ///< stochastic passes for BALD
     std::int64_t score_batch_size = 512;
-    bool round_metrics = false;          ///< full metrics of every round's embeddings
+    bool round_metrics = false; ///< full metrics of every round's embeddings
 };
 
 /// t-SNE settings (scikit-learn's defaults).
@@ -92,15 +94,15 @@ struct TsneConfig {
     bool enabled = true;
     double perplexity = 30.0;
     std::int64_t iterations = 1000;
-    std::string method = "barnes_hut";   ///< barnes_hut | fft | exact
+    std::string method = "barnes_hut"; ///< barnes_hut | fft | exact
     double theta = 0.5;
-    std::int64_t seed = -1;              ///< -1 = the replicate's t-SNE seed stream; >= 0 fixes it
+    std::int64_t seed = -1; ///< -1 = the replicate's t-SNE seed stream; >= 0 fixes it
 };
 
 /// The analysis stage.
 struct MetricsConfig {
     std::int64_t cosine_bins = 50;
-    bool cosine_full_matrix = false;     ///< the paper's variant: N x N, diagonal included
+    bool cosine_full_matrix = false; ///< the paper's variant: N x N, diagonal included
     std::vector<std::string> spaces = {"raw", "tsne"}; ///< where silhouette and DB are computed
     bool silhouette_per_sample = false;
     TsneConfig tsne;
@@ -109,7 +111,7 @@ struct MetricsConfig {
 /// Where results go. Not part of a replicate's identity.
 struct OutputConfig {
     std::string dir = "results";
-    std::int64_t compression = 4;        ///< deflate level 0-9 for large datasets
+    std::int64_t compression = 4; ///< deflate level 0-9 for large datasets
     bool save_embeddings = true;
 };
 

@@ -16,10 +16,7 @@ Value to_value(const std::string& v) { return v; }
 Value to_value(const std::vector<double>& v) { return v; }
 Value to_value(const std::vector<std::string>& v) { return v; }
 
-template <class T>
-void from_value(const Value& v, T& out) {
-    out = std::get<T>(v);
-}
+template <class T> void from_value(const Value& v, T& out) { out = std::get<T>(v); }
 
 // Binds a field to a member path of Experiment: ACCESS(train.lr).
 #define SP_ACCESS(path)                                                                            \
@@ -38,8 +35,8 @@ constexpr Range kAny{};
 constexpr Range kNonNegative{0, kInf, false, false};
 constexpr Range kPositive{0, kInf, true, false};
 constexpr Range kAtLeastOne{1, kInf, false, false};
-constexpr Range kUnitHalfOpen{0, 1, false, true};   // [0, 1)
-constexpr Range kUnitClosed{0, 1, false, false};    // [0, 1]
+constexpr Range kUnitHalfOpen{0, 1, false, true}; // [0, 1)
+constexpr Range kUnitClosed{0, 1, false, false};  // [0, 1]
 
 Field make(std::string key, Kind kind, std::string doc, std::function<Value(const Experiment&)> get,
            std::function<void(Experiment&, const Value&)> set, Range range = kAny,
@@ -65,9 +62,8 @@ std::vector<Field> build_fields() {
     using K = Kind;
     const std::vector<std::string> datasets = {"fashion-mnist", "mnist", "cifar10", "tiny-imagenet",
                                                "synthetic"};
-    const std::vector<std::string> strategies = {"baseline", "random",  "least_confidence",
-                                                 "margin",   "entropy", "bald",
-                                                 "coreset",  "badge"};
+    const std::vector<std::string> strategies = {"baseline", "random", "least_confidence", "margin",
+                                                 "entropy",  "bald",   "coreset",          "badge"};
     std::vector<Field> f = {
         // dataset
         make("dataset.name", K::choice, "dataset to train and evaluate on", SP_ACCESS(dataset.name),
@@ -76,7 +72,8 @@ std::vector<Field> build_fields() {
              "directory holding the dataset's on-disk files; empty = the dataset's default "
              "(fashion-mnist: /usr/share/datasets/fashion-mnist)",
              SP_ACCESS(dataset.root), kAny, {}, /*identity=*/false),
-        make("dataset.cache", K::string, "HDF5 cache written by sp_prepare; empty = decode the source",
+        make("dataset.cache", K::string,
+             "HDF5 cache written by sp_prepare; empty = decode the source",
              SP_ACCESS(dataset.cache), kAny, {}, /*identity=*/false),
         make("dataset.train_subset", K::integer, "training images used; 0 = all",
              SP_ACCESS(dataset.train_subset), kNonNegative),
@@ -144,8 +141,8 @@ std::vector<Field> build_fields() {
              SP_ACCESS(train.warmup_epochs), kNonNegative),
         make("train.step_size", K::integer, "epochs between decays (step schedule)",
              SP_ACCESS(train.step_size), kAtLeastOne),
-        make("train.gamma", K::real, "decay factor per step (step schedule)", SP_ACCESS(train.gamma),
-             Range{0, 1, true, false}),
+        make("train.gamma", K::real, "decay factor per step (step schedule)",
+             SP_ACCESS(train.gamma), Range{0, 1, true, false}),
         make("train.epochs", K::integer, "training epochs (per round for active learning)",
              SP_ACCESS(train.epochs), kAtLeastOne),
         make("train.batch_size", K::integer, "training batch size, images",
@@ -164,14 +161,15 @@ std::vector<Field> build_fields() {
              SP_ACCESS(train.shuffle)),
         make("train.device", K::choice, "auto: one GPU per rank when CUDA is present, else CPU",
              SP_ACCESS(train.device), kAny, {"auto", "cpu", "cuda"}),
-        make("train.checkpoint_every", K::integer, "epochs between checkpoints; 0 = only at the end",
-             SP_ACCESS(train.checkpoint_every), kNonNegative, {}, /*identity=*/false),
+        make("train.checkpoint_every", K::integer,
+             "epochs between checkpoints; 0 = only at the end", SP_ACCESS(train.checkpoint_every),
+             kNonNegative, {}, /*identity=*/false),
         // al
         make("al.strategy", K::choice,
              "baseline trains once on all data; the others run active-learning rounds",
              SP_ACCESS(al.strategy), kAny, strategies),
-        make("al.initial", K::integer, "images in the initial labelled pool",
-             SP_ACCESS(al.initial), kAtLeastOne),
+        make("al.initial", K::integer, "images in the initial labelled pool", SP_ACCESS(al.initial),
+             kAtLeastOne),
         make("al.initial_sampling", K::choice, "how the initial pool is drawn",
              SP_ACCESS(al.initial_sampling), kAny, {"uniform", "stratified"}),
         make("al.query", K::integer, "images labelled per round", SP_ACCESS(al.query), kAtLeastOne),
@@ -265,13 +263,20 @@ std::string choice_problem(const Field& f, const std::string& s) {
 
 std::string kind_name(Kind kind) {
     switch (kind) {
-    case Kind::boolean: return "boolean";
-    case Kind::integer: return "integer";
-    case Kind::real: return "float";
-    case Kind::string: return "string";
-    case Kind::choice: return "string";
-    case Kind::real_list: return "array of floats";
-    case Kind::string_list: return "array of strings";
+    case Kind::boolean:
+        return "boolean";
+    case Kind::integer:
+        return "integer";
+    case Kind::real:
+        return "float";
+    case Kind::string:
+        return "string";
+    case Kind::choice:
+        return "string";
+    case Kind::real_list:
+        return "array of floats";
+    case Kind::string_list:
+        return "array of strings";
     }
     return "?";
 }
@@ -288,10 +293,12 @@ std::string Field::check(const Value& v) const {
     case Kind::real: {
         const double x = std::get<double>(v);
         if (!std::isfinite(x)) return "must be a finite number, got " + format_double(x);
-        if (!in_range(*this, x)) return "must be " + range_text(*this) + ", got " + format_double(x);
+        if (!in_range(*this, x))
+            return "must be " + range_text(*this) + ", got " + format_double(x);
         return "";
     }
-    case Kind::choice: return choice_problem(*this, std::get<std::string>(v));
+    case Kind::choice:
+        return choice_problem(*this, std::get<std::string>(v));
     case Kind::real_list: {
         const auto& xs = std::get<std::vector<double>>(v);
         if (xs.size() > max_length) {
@@ -321,7 +328,8 @@ std::string Field::check(const Value& v) const {
         return "";
     }
     case Kind::boolean:
-    case Kind::string: return "";
+    case Kind::string:
+        return "";
     }
     return "";
 }
@@ -331,7 +339,8 @@ std::string Field::constraint() const {
     std::string r = range_text(*this);
     if (kind == Kind::real_list && !r.empty()) r = "each " + r;
     if (max_length != std::numeric_limits<std::size_t>::max()) {
-        r += std::string(r.empty() ? "" : "; ") + "at most " + std::to_string(max_length) + " values";
+        r += std::string(r.empty() ? "" : "; ") + "at most " + std::to_string(max_length) +
+             " values";
     }
     return r;
 }
@@ -378,8 +387,8 @@ void validate_experiment(const Experiment& e, const SourceMap& sources, Diagnost
     };
     const auto& d = e.dataset;
     if (!d.mean.empty() && d.mean.size() != 1 && d.mean.size() != 3) {
-        diag.add(where("dataset.mean"), "dataset.mean", "needs 1 or 3 values, got " +
-                                                            std::to_string(d.mean.size()));
+        diag.add(where("dataset.mean"), "dataset.mean",
+                 "needs 1 or 3 values, got " + std::to_string(d.mean.size()));
     }
     if (!d.std.empty() && d.std.size() != 1 && d.std.size() != 3) {
         diag.add(where("dataset.std"), "dataset.std",
@@ -405,8 +414,8 @@ void validate_experiment(const Experiment& e, const SourceMap& sources, Diagnost
     }
     if (a.strategy != "baseline" && d.train_subset > 0 && a.initial > d.train_subset) {
         diag.add(where("al.initial"), "al.initial",
-                 "initial pool of " + std::to_string(a.initial) + " exceeds dataset.train_subset (" +
-                     std::to_string(d.train_subset) + ")");
+                 "initial pool of " + std::to_string(a.initial) +
+                     " exceeds dataset.train_subset (" + std::to_string(d.train_subset) + ")");
     }
     if (e.metrics.tsne.method == "barnes_hut" && e.metrics.tsne.theta <= 0) {
         diag.add(where("metrics.tsne.theta"), "metrics.tsne.theta",

@@ -25,14 +25,14 @@ std::string kind_name(Kind kind);
 
 /// One configuration key.
 struct Field {
-    std::string key;                     ///< dotted: "train.lr"
+    std::string key; ///< dotted: "train.lr"
     Kind kind = Kind::string;
-    std::string doc;                     ///< one line, with units
-    std::vector<std::string> choices;    ///< allowed values of a choice or string_list
+    std::string doc;                  ///< one line, with units
+    std::vector<std::string> choices; ///< allowed values of a choice or string_list
     double min = -std::numeric_limits<double>::infinity();
     double max = std::numeric_limits<double>::infinity();
-    bool min_open = false;               ///< value must be > min (not >=)
-    bool max_open = false;               ///< value must be < max (not <=)
+    bool min_open = false; ///< value must be > min (not >=)
+    bool max_open = false; ///< value must be < max (not <=)
     std::size_t max_length = std::numeric_limits<std::size_t>::max(); ///< for lists
     /// Part of a replicate's identity (its ID). Locations (paths, output settings) are not:
     /// moving data or results must not change IDs.

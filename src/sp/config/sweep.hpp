@@ -28,25 +28,25 @@ struct Setting {
 /// One axis of the grid. A key axis sweeps one key over values (`"train.lr" = [1e-3, 1e-4]`);
 /// a variant axis sweeps labelled bundles of settings (`[[sweep.variants.dataset]]`).
 struct Axis {
-    std::string name;                      ///< the key, or the variant axis' name
+    std::string name; ///< the key, or the variant axis' name
     bool is_variant = false;
-    Source source;                         ///< where the axis was declared
-    std::vector<std::string> labels;       ///< one per point: the value's text or the variant label
+    Source source;                   ///< where the axis was declared
+    std::vector<std::string> labels; ///< one per point: the value's text or the variant label
     std::vector<std::vector<Setting>> points; ///< what each point sets
 };
 
 /// A parsed, validated sweep.
 struct Sweep {
-    std::string file;                      ///< as given, or "<embedded sweeps/quick.toml>"
-    std::string name;                      ///< sweep.name, default: the file's stem
+    std::string file; ///< as given, or "<embedded sweeps/quick.toml>"
+    std::string name; ///< sweep.name, default: the file's stem
     std::string description;
-    std::uint64_t seed = 0;                ///< sweep.seed: the root of every seed stream
-    std::vector<std::uint64_t> seeds;      ///< replicate seeds (sweep.seeds)
+    std::uint64_t seed = 0;           ///< sweep.seed: the root of every seed stream
+    std::vector<std::uint64_t> seeds; ///< replicate seeds (sweep.seeds)
     Source seeds_source;
-    Experiment base;                       ///< defaults + the file's base tables
-    SourceMap base_sources;                ///< where each base key was set (absent = default)
-    std::vector<Axis> axes;                ///< sorted by name: file order never matters
-    std::vector<Setting> overrides;        ///< --set, applied last to every replicate
+    Experiment base;                ///< defaults + the file's base tables
+    SourceMap base_sources;         ///< where each base key was set (absent = default)
+    std::vector<Axis> axes;         ///< sorted by name: file order never matters
+    std::vector<Setting> overrides; ///< --set, applied last to every replicate
 };
 
 /// Reads and validates a sweep file, then applies `--set key=value` overrides.

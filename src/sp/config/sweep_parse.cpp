@@ -20,21 +20,31 @@
 namespace sp {
 namespace {
 
-const std::vector<std::string> kSweepKeys = {"name", "description", "seed", "seeds", "axes",
-                                             "variants"};
+const std::vector<std::string> kSweepKeys = {"name",  "description", "seed",
+                                             "seeds", "axes",        "variants"};
 
 std::string node_type_name(const toml::node& n) {
     switch (n.type()) {
-    case toml::node_type::table: return "table";
-    case toml::node_type::array: return "array";
-    case toml::node_type::string: return "string";
-    case toml::node_type::integer: return "integer";
-    case toml::node_type::floating_point: return "float";
-    case toml::node_type::boolean: return "boolean";
-    case toml::node_type::date: return "date";
-    case toml::node_type::time: return "time";
-    case toml::node_type::date_time: return "date-time";
-    default: return "nothing";
+    case toml::node_type::table:
+        return "table";
+    case toml::node_type::array:
+        return "array";
+    case toml::node_type::string:
+        return "string";
+    case toml::node_type::integer:
+        return "integer";
+    case toml::node_type::floating_point:
+        return "float";
+    case toml::node_type::boolean:
+        return "boolean";
+    case toml::node_type::date:
+        return "date";
+    case toml::node_type::time:
+        return "time";
+    case toml::node_type::date_time:
+        return "date-time";
+    default:
+        return "nothing";
     }
 }
 
@@ -53,7 +63,8 @@ class Reader {
     Reader(std::string file, Diagnostics& diag) : file_(std::move(file)), diag_(diag) {}
 
     Source at(const toml::source_region& r) const {
-        return Source::in_file(file_, static_cast<int>(r.begin.line), static_cast<int>(r.begin.column));
+        return Source::in_file(file_, static_cast<int>(r.begin.line),
+                               static_cast<int>(r.begin.column));
     }
     Source at(const toml::node& n) const { return at(n.source()); }
 
@@ -78,13 +89,20 @@ class Reader {
 
     static std::string expected(const Field& f) {
         switch (f.kind) {
-        case Kind::boolean: return "a boolean";
-        case Kind::integer: return "an integer";
-        case Kind::real: return "a float";
-        case Kind::string: return "a string";
-        case Kind::choice: return "one of " + join(f.choices, ", ");
-        case Kind::real_list: return "an array of floats";
-        case Kind::string_list: return "an array of strings";
+        case Kind::boolean:
+            return "a boolean";
+        case Kind::integer:
+            return "an integer";
+        case Kind::real:
+            return "a float";
+        case Kind::string:
+            return "a string";
+        case Kind::choice:
+            return "one of " + join(f.choices, ", ");
+        case Kind::real_list:
+            return "an array of floats";
+        case Kind::string_list:
+            return "an array of strings";
         }
         return "?";
     }
@@ -99,10 +117,10 @@ class Reader {
 
     /// Walks a table of experiment keys under `prefix`, calling `leaf(field, value, source)` for
     /// each well-typed value. `what` names the context in messages ("" for the base).
-    template <class Leaf>
-    void walk(const toml::table& t, const std::string& prefix, Leaf&& leaf) {
+    template <class Leaf> void walk(const toml::table& t, const std::string& prefix, Leaf&& leaf) {
         for (auto&& [k, node] : t) {
-            const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+            const std::string key =
+                prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
             const Source where = at(k.source());
             if (const Field* f = find_field(key)) {
                 if (node.is_table()) {
@@ -117,8 +135,9 @@ class Reader {
                 if (const auto* sub = node.as_table()) {
                     walk(*sub, key, leaf);
                 } else {
-                    problem(where, key, "is a table of settings, got " + node_type_name(node) + " " +
-                                            node_text(node));
+                    problem(where, key,
+                            "is a table of settings, got " + node_type_name(node) + " " +
+                                node_text(node));
                 }
                 continue;
             }
@@ -153,9 +172,12 @@ class Reader {
             if (a == nullptr) return std::nullopt;
             std::vector<double> xs;
             for (const auto& e : *a) {
-                if (const auto* d = e.as_floating_point()) xs.push_back(d->get());
-                else if (const auto* i = e.as_integer()) xs.push_back(static_cast<double>(i->get()));
-                else return std::nullopt;
+                if (const auto* d = e.as_floating_point())
+                    xs.push_back(d->get());
+                else if (const auto* i = e.as_integer())
+                    xs.push_back(static_cast<double>(i->get()));
+                else
+                    return std::nullopt;
             }
             return Value{std::move(xs)};
         }
@@ -164,8 +186,10 @@ class Reader {
             if (a == nullptr) return std::nullopt;
             std::vector<std::string> xs;
             for (const auto& e : *a) {
-                if (const auto* s = e.as_string()) xs.push_back(s->get());
-                else return std::nullopt;
+                if (const auto* s = e.as_string())
+                    xs.push_back(s->get());
+                else
+                    return std::nullopt;
             }
             return Value{std::move(xs)};
         }
@@ -186,22 +210,26 @@ std::string stem_of(const std::string& path) {
 void read_seeds(Reader& r, const toml::node& n, const Source& where, Sweep& s) {
     if (const auto* i = n.as_integer()) {
         if (i->get() < 1) {
-            r.problem(where, "sweep.seeds", "a count must be >= 1, got " + std::to_string(i->get()));
+            r.problem(where, "sweep.seeds",
+                      "a count must be >= 1, got " + std::to_string(i->get()));
             return;
         }
         if (i->get() > 1000000) {
-            r.problem(where, "sweep.seeds", "a count must be <= 1000000, got " + std::to_string(i->get()));
+            r.problem(where, "sweep.seeds",
+                      "a count must be <= 1000000, got " + std::to_string(i->get()));
             return;
         }
         s.seeds.clear();
-        for (std::int64_t k = 0; k < i->get(); ++k) s.seeds.push_back(static_cast<std::uint64_t>(k));
+        for (std::int64_t k = 0; k < i->get(); ++k)
+            s.seeds.push_back(static_cast<std::uint64_t>(k));
         s.seeds_source = where;
         return;
     }
     const auto* a = n.as_array();
     if (a == nullptr) {
         r.problem(where, "sweep.seeds",
-                  "expected a count or an array of integers, got " + node_type_name(n) + " " + node_text(n));
+                  "expected a count or an array of integers, got " + node_type_name(n) + " " +
+                      node_text(n));
         return;
     }
     if (a->empty()) {
@@ -215,7 +243,8 @@ void read_seeds(Reader& r, const toml::node& n, const Source& where, Sweep& s) {
         const auto* i = e.as_integer();
         const Source at_e = r.at(e);
         if (i == nullptr) {
-            r.problem(at_e, "sweep.seeds", "seeds are integers, got " + node_type_name(e) + " " + node_text(e));
+            r.problem(at_e, "sweep.seeds",
+                      "seeds are integers, got " + node_type_name(e) + " " + node_text(e));
             ok = false;
         } else if (i->get() < 0) {
             r.problem(at_e, "sweep.seeds", "seeds must be >= 0, got " + std::to_string(i->get()));
@@ -236,7 +265,8 @@ void read_seeds(Reader& r, const toml::node& n, const Source& where, Sweep& s) {
 /// sweep.axes: `"key" = [values]` or nested tables of the same; each array is one axis.
 void read_axes(Reader& r, const toml::table& t, const std::string& prefix, Sweep& s) {
     for (auto&& [k, node] : t) {
-        const std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+        const std::string key =
+            prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
         const Source where = r.at(k.source());
         if (const auto* sub = node.as_table()) {
             read_axes(r, *sub, key, s);
@@ -256,7 +286,8 @@ void read_axes(Reader& r, const toml::table& t, const std::string& prefix, Sweep
         const auto* a = node.as_array();
         if (a == nullptr) {
             r.problem(where, "sweep.axes." + key,
-                      "an axis is an array of values, got " + node_type_name(node) + " " + node_text(node));
+                      "an axis is an array of values, got " + node_type_name(node) + " " +
+                          node_text(node));
             continue;
         }
         if (a->empty()) {
@@ -296,8 +327,8 @@ void read_variants(Reader& r, const toml::table& t, Sweep& s) {
         const auto* a = node.as_array();
         if (a == nullptr || !a->is_array_of_tables()) {
             r.problem(where, "sweep.variants." + name,
-                      "a variant axis is an array of tables ([[sweep.variants." + name + "]]), got " +
-                          node_type_name(node));
+                      "a variant axis is an array of tables ([[sweep.variants." + name +
+                          "]]), got " + node_type_name(node));
             continue;
         }
         if (a->empty()) {
@@ -318,7 +349,8 @@ void read_variants(Reader& r, const toml::table& t, Sweep& s) {
                 if (const auto* str = l->as_string(); str != nullptr && !str->get().empty()) {
                     label = str->get();
                 } else {
-                    r.problem(r.at(*l), "sweep.variants." + name + ".label", "expected a non-empty string");
+                    r.problem(r.at(*l), "sweep.variants." + name + ".label",
+                              "expected a non-empty string");
                     ok = false;
                 }
             } else {
@@ -353,14 +385,17 @@ void read_sweep_table(Reader& r, const toml::table& t, Sweep& s) {
         if (key == "name" || key == "description") {
             if (const auto* str = node.as_string()) {
                 (key == "name" ? s.name : s.description) = str->get();
-                if (key == "name" && str->get().empty()) r.problem(where, "sweep.name", "must not be empty");
+                if (key == "name" && str->get().empty())
+                    r.problem(where, "sweep.name", "must not be empty");
             } else {
                 r.problem(where, "sweep." + key, "expected a string, got " + node_type_name(node));
             }
         } else if (key == "seed") {
             const auto* i = node.as_integer();
             if (i == nullptr) {
-                r.problem(where, "sweep.seed", "expected an integer, got " + node_type_name(node) + " " + node_text(node));
+                r.problem(where, "sweep.seed",
+                          "expected an integer, got " + node_type_name(node) + " " +
+                              node_text(node));
             } else if (i->get() < 0) {
                 r.problem(where, "sweep.seed", "must be >= 0, got " + std::to_string(i->get()));
             } else {
@@ -369,11 +404,15 @@ void read_sweep_table(Reader& r, const toml::table& t, Sweep& s) {
         } else if (key == "seeds") {
             read_seeds(r, node, where, s);
         } else if (key == "axes") {
-            if (const auto* sub = node.as_table()) read_axes(r, *sub, "", s);
-            else r.problem(where, "sweep.axes", "expected a table, got " + node_type_name(node));
+            if (const auto* sub = node.as_table())
+                read_axes(r, *sub, "", s);
+            else
+                r.problem(where, "sweep.axes", "expected a table, got " + node_type_name(node));
         } else if (key == "variants") {
-            if (const auto* sub = node.as_table()) read_variants(r, *sub, s);
-            else r.problem(where, "sweep.variants", "expected a table, got " + node_type_name(node));
+            if (const auto* sub = node.as_table())
+                read_variants(r, *sub, s);
+            else
+                r.problem(where, "sweep.variants", "expected a table, got " + node_type_name(node));
         } else {
             r.unknown(where, "sweep." + key, [] {
                 std::vector<std::string> out;
@@ -395,7 +434,8 @@ void check_axis_overlap(Reader& r, const Sweep& s) {
             auto [it, fresh] = owner.emplace(key, axis.name);
             if (!fresh) {
                 r.problem(axis.source, key,
-                          "swept by both axis \"" + it->second + "\" and axis \"" + axis.name + "\"");
+                          "swept by both axis \"" + it->second + "\" and axis \"" + axis.name +
+                              "\"");
             }
         }
     }
@@ -455,8 +495,10 @@ void apply_overrides(Reader& r, const std::vector<std::string>& overrides, Sweep
                 if (sub == "name" || sub == "description") {
                     doc.insert_or_assign(sub, text);
                 } else {
-                    r.problem(where, key, "expected an integer" + std::string(sub == "seeds" ? " or an array of integers" : "") +
-                                              ", got \"" + text + "\"");
+                    r.problem(where, key,
+                              "expected an integer" +
+                                  std::string(sub == "seeds" ? " or an array of integers" : "") +
+                                  ", got \"" + text + "\"");
                     continue;
                 }
             }
@@ -505,8 +547,11 @@ Sweep parse_sweep(const std::string& text, const std::string& name,
     s.seeds = {0};
     for (auto&& [k, node] : root) {
         if (k.str() == "sweep") {
-            if (const auto* t = node.as_table()) read_sweep_table(r, *t, s);
-            else r.problem(r.at(k.source()), "sweep", "expected a table, got " + node_type_name(node));
+            if (const auto* t = node.as_table())
+                read_sweep_table(r, *t, s);
+            else
+                r.problem(r.at(k.source()), "sweep",
+                          "expected a table, got " + node_type_name(node));
         }
     }
     toml::table base = root;
@@ -519,7 +564,8 @@ Sweep parse_sweep(const std::string& text, const std::string& name,
               [](const Axis& a, const Axis& b) { return a.name < b.name; });
     for (std::size_t i = 1; i < s.axes.size(); ++i) {
         if (s.axes[i].name == s.axes[i - 1].name) {
-            r.problem(s.axes[i].source, s.axes[i].name, "axis is declared twice (in sweep.axes and sweep.variants)");
+            r.problem(s.axes[i].source, s.axes[i].name,
+                      "axis is declared twice (in sweep.axes and sweep.variants)");
         }
     }
     check_axis_overlap(r, s);

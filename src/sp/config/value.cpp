@@ -14,11 +14,21 @@ std::string quote(const std::string& s) {
     std::string out = "\"";
     for (char c : s) {
         switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        case '\r': out += "\\r"; break;
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
         default:
             if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
                 char buf[8];
@@ -32,8 +42,7 @@ std::string quote(const std::string& s) {
     return out + "\"";
 }
 
-template <class T, class F>
-std::string list(const std::vector<T>& items, F&& f) {
+template <class T, class F> std::string list(const std::vector<T>& items, F&& f) {
     std::vector<std::string> parts;
     parts.reserve(items.size());
     for (const auto& item : items) parts.push_back(f(item));

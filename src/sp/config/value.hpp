@@ -14,15 +14,17 @@ using Value = std::variant<bool, std::int64_t, double, std::string, std::vector<
 
 /// Where a value came from: a place in a file, a `--set` argument, or the built-in default.
 struct Source {
-    std::string file;       ///< file name as given; empty for --set and defaults
-    int line = 0;           ///< 1-based; 0 when unknown
-    int column = 0;         ///< 1-based; 0 when unknown
-    std::string argument;   ///< the whole `--set key=value` argument, for overrides
+    std::string file;     ///< file name as given; empty for --set and defaults
+    int line = 0;         ///< 1-based; 0 when unknown
+    int column = 0;       ///< 1-based; 0 when unknown
+    std::string argument; ///< the whole `--set key=value` argument, for overrides
 
     static Source in_file(std::string file, int line, int column) {
         return Source{std::move(file), line, column, {}};
     }
-    static Source override_arg(std::string argument) { return Source{{}, 0, 0, std::move(argument)}; }
+    static Source override_arg(std::string argument) {
+        return Source{{}, 0, 0, std::move(argument)};
+    }
 
     /// "file:line:col", "--set key=value" or "(default)".
     std::string describe() const;
@@ -37,7 +39,7 @@ std::string value_to_text(const Value& v);
 /// One problem found in a configuration, at a place.
 struct Diagnostic {
     Source source;
-    std::string key;        ///< dotted key the problem concerns; may be empty (syntax errors)
+    std::string key; ///< dotted key the problem concerns; may be empty (syntax errors)
     std::string message;
 
     /// "file:line:col: key: message" (or "--set a=b: key: message").

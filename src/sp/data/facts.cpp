@@ -11,11 +11,13 @@ DatasetFacts dataset_facts(const std::string& name, const SyntheticConfig& synth
     // their training sets; CIFAR-10's are the ones the paper's notebooks use (std 0.2023, ... is
     // the widespread variant, not the exact training-set std); Tiny ImageNet uses ImageNet's.
     if (name == "fashion-mnist") {
-        return {name, 60000, 10000, 10, 28, 1, "/usr/share/datasets/fashion-mnist", {0.2860}, {0.3530}};
+        return {name,     60000,   10000, 10, 28, 1, "/usr/share/datasets/fashion-mnist",
+                {0.2860}, {0.3530}};
     }
     if (name == "mnist") return {name, 60000, 10000, 10, 28, 1, "", {0.1307}, {0.3081}};
     if (name == "cifar10") {
-        return {name, 50000, 10000, 10, 32, 3, "", {0.4914, 0.4822, 0.4465}, {0.2023, 0.1994, 0.2010}};
+        return {
+            name, 50000, 10000, 10, 32, 3, "", {0.4914, 0.4822, 0.4465}, {0.2023, 0.1994, 0.2010}};
     }
     if (name == "tiny-imagenet") {
         return {name, 100000, 10000, 200, 64, 3, "", {0.485, 0.456, 0.406}, {0.229, 0.224, 0.225}};

@@ -17,10 +17,10 @@ struct DatasetFacts {
     std::int64_t train_size = 0;
     std::int64_t eval_size = 0;
     std::int64_t classes = 0;
-    std::int64_t image_size = 0;        ///< native side in pixels
+    std::int64_t image_size = 0; ///< native side in pixels
     std::int64_t channels = 0;
-    std::string default_root;           ///< "" when there is no standard location
-    std::vector<double> mean;           ///< per channel, the usual published constants
+    std::string default_root; ///< "" when there is no standard location
+    std::vector<double> mean; ///< per channel, the usual published constants
     std::vector<double> std;
 };
 

@@ -439,6 +439,11 @@ void Object::write_attribute_data(const std::string& name, Dtype dtype, const Sh
     Handle attr(check(H5Acreate2(id(), name.c_str(), ftype.id, space.id(), acpl.id(), H5P_DEFAULT),
                       w, "cannot create attribute"),
                 HandleKind::attribute);
+    // H5Awrite rejects a null buffer, which is what an empty vector has.
+    if (element_count(shape) == 0) {
+        attr.close(w);
+        return;
+    }
     if (dtype == Dtype::string) {
         const auto* strings = static_cast<const std::string*>(data);
         std::vector<const char*> ptrs;

@@ -17,7 +17,8 @@ DeviceInfo select_device(int local_rank, bool prefer_cpu) {
     DeviceInfo info;
     info.libtorch_version = libtorch_version();
     info.cuda_available = torch::cuda::is_available();
-    info.cuda_device_count = info.cuda_available ? static_cast<int>(torch::cuda::device_count()) : 0;
+    info.cuda_device_count =
+        info.cuda_available ? static_cast<int>(torch::cuda::device_count()) : 0;
     info.threads = torch::get_num_threads();
     if (info.cuda_available && info.cuda_device_count > 0 && !prefer_cpu) {
         // One GPU per rank: ranks on a node take GPUs round-robin by local rank.

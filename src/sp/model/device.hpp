@@ -11,12 +11,12 @@ namespace sp {
 
 /// What provenance records about LibTorch and the device.
 struct DeviceInfo {
-    std::string device;          ///< "cpu" or "cuda:N"
-    std::string name;            ///< GPU model name, or "cpu"
-    std::string libtorch_version;///< "1.13.1"
+    std::string device;           ///< "cpu" or "cuda:N"
+    std::string name;             ///< GPU model name, or "cpu"
+    std::string libtorch_version; ///< "1.13.1"
     bool cuda_available = false;
     int cuda_device_count = 0;
-    int threads = 0;             ///< LibTorch intra-op threads in use
+    int threads = 0; ///< LibTorch intra-op threads in use
 };
 
 /// Picks `cuda:(local_rank % count)` when CUDA is available, else the CPU.

@@ -81,11 +81,13 @@ SeedStreams derive_seeds(std::uint64_t sweep_seed, std::uint64_t replicate_seed,
     out.init = stream(Stream::init);
     out.data = stream(Stream::data);
     out.dropout = stream(Stream::dropout);
-    out.tsne = fixed_tsne_seed >= 0 ? static_cast<std::uint64_t>(fixed_tsne_seed) : stream(Stream::tsne);
+    out.tsne =
+        fixed_tsne_seed >= 0 ? static_cast<std::uint64_t>(fixed_tsne_seed) : stream(Stream::tsne);
     return out;
 }
 
-std::string identity_text(const Experiment& e, std::uint64_t sweep_seed, std::uint64_t replicate_seed) {
+std::string identity_text(const Experiment& e, std::uint64_t sweep_seed,
+                          std::uint64_t replicate_seed) {
     std::string out;
     for (const auto& f : fields()) {
         if (f.identity) {
@@ -101,7 +103,8 @@ std::string identity_text(const Experiment& e, std::uint64_t sweep_seed, std::ui
     return out;
 }
 
-std::string replicate_id(const Experiment& e, std::uint64_t sweep_seed, std::uint64_t replicate_seed) {
+std::string replicate_id(const Experiment& e, std::uint64_t sweep_seed,
+                         std::uint64_t replicate_seed) {
     return sha256_hex(identity_text(e, sweep_seed, replicate_seed), 8);
 }
 
@@ -111,7 +114,8 @@ std::vector<std::int64_t> labelled_sizes(const Experiment& e) {
     std::vector<std::int64_t> sizes;
     std::int64_t labelled = std::min(e.al.initial, n);
     sizes.push_back(labelled);
-    while (labelled < n && (e.al.rounds == 0 || static_cast<std::int64_t>(sizes.size()) <= e.al.rounds)) {
+    while (labelled < n &&
+           (e.al.rounds == 0 || static_cast<std::int64_t>(sizes.size()) <= e.al.rounds)) {
         labelled = std::min(labelled + e.al.query, n);
         sizes.push_back(labelled);
     }
@@ -120,7 +124,8 @@ std::vector<std::int64_t> labelled_sizes(const Experiment& e) {
 
 double estimate_cost(const Experiment& e) {
     const DatasetFacts facts = dataset_facts(e.dataset.name, e.dataset.synthetic);
-    const double side = static_cast<double>(e.dataset.resize > 0 ? e.dataset.resize : facts.image_size);
+    const double side =
+        static_cast<double>(e.dataset.resize > 0 ? e.dataset.resize : facts.image_size);
     double per_image = side * side * e.model.width * e.model.width;
     if (e.model.stem == "imagenet") per_image /= 16.0;
     const auto n_train = static_cast<double>(effective_train_size(e.dataset));
@@ -128,15 +133,16 @@ double estimate_cost(const Experiment& e) {
     // A forward pass costs about a third of a training step (forward + backward).
     constexpr double kForward = 1.0 / 3.0;
     const auto sizes = labelled_sizes(e);
-    const double epochs = static_cast<double>(e.al.strategy != "baseline" && e.al.epochs > 0 ? e.al.epochs
-                                                                                           : e.train.epochs);
+    const double epochs = static_cast<double>(
+        e.al.strategy != "baseline" && e.al.epochs > 0 ? e.al.epochs : e.train.epochs);
     double images = 0;
     for (std::size_t r = 0; r < sizes.size(); ++r) {
         const auto labelled = static_cast<double>(sizes[r]);
-        images += labelled * epochs + n_eval * kForward * epochs;  // training + per-epoch eval
+        images += labelled * epochs + n_eval * kForward * epochs; // training + per-epoch eval
         if (r + 1 < sizes.size()) {
-            const double passes = e.al.strategy == "bald" ? static_cast<double>(e.al.mc_samples) : 1.0;
-            images += (n_train - labelled) * kForward * passes;    // scoring the unlabelled pool
+            const double passes =
+                e.al.strategy == "bald" ? static_cast<double>(e.al.mc_samples) : 1.0;
+            images += (n_train - labelled) * kForward * passes; // scoring the unlabelled pool
         }
     }
     return images * per_image * 1e-6;
@@ -147,7 +153,8 @@ std::vector<int> assign_ranks(const std::vector<Replicate>& replicates, int rank
     std::vector<std::size_t> order(replicates.size());
     std::iota(order.begin(), order.end(), 0);
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-        if (replicates[a].cost != replicates[b].cost) return replicates[a].cost > replicates[b].cost;
+        if (replicates[a].cost != replicates[b].cost)
+            return replicates[a].cost > replicates[b].cost;
         return replicates[a].id < replicates[b].id;
     });
     std::vector<double> load(static_cast<std::size_t>(ranks), 0.0);
@@ -174,7 +181,8 @@ Plan make_plan(const Sweep& sweep, int ranks) {
     std::set<std::string> reported;
     auto merge = [&](const Diagnostics& d) {
         for (const auto& item : d.items()) {
-            if (reported.insert(item.format()).second) diag.add(item.source, item.key, item.message);
+            if (reported.insert(item.format()).second)
+                diag.add(item.source, item.key, item.message);
         }
     };
 
@@ -244,7 +252,8 @@ Plan make_plan(const Sweep& sweep, int ranks) {
 
 std::string resolved_toml(const Plan& plan, const Replicate& r) {
     std::ostringstream out;
-    out << "# Resolved configuration of replicate " << r.id << " of sweep \"" << plan.name << "\"\n";
+    out << "# Resolved configuration of replicate " << r.id << " of sweep \"" << plan.name
+        << "\"\n";
     out << "# coordinates: " << coordinates_text(r) << "\n\n";
     out << experiment_to_toml(r.config) << "\n";
     out << "[sweep]\n";
@@ -262,8 +271,10 @@ std::string format_plan(const Plan& plan) {
         bool redundant = true;
         for (const auto& r : plan.replicates) {
             const std::string& label = r.coordinates[a].second;
-            const bool as_dataset = (name == "dataset" || name == "dataset.name") && label == r.config.dataset.name;
-            const bool as_strategy = (name == "strategy" || name == "al.strategy") && label == r.config.al.strategy;
+            const bool as_dataset =
+                (name == "dataset" || name == "dataset.name") && label == r.config.dataset.name;
+            const bool as_strategy =
+                (name == "strategy" || name == "al.strategy") && label == r.config.al.strategy;
             if (!as_dataset && !as_strategy) {
                 redundant = false;
                 break;
@@ -303,7 +314,8 @@ std::string format_plan(const Plan& plan) {
     };
 
     std::ostringstream os;
-    os << "sweep \"" << plan.name << "\" (" << plan.file << "), sweep seed " << plan.sweep_seed << "\n";
+    os << "sweep \"" << plan.name << "\" (" << plan.file << "), sweep seed " << plan.sweep_seed
+       << "\n";
     if (!plan.description.empty()) os << plan.description << "\n";
     os << "\n" << line(header);
     for (const auto& row : rows) os << line(row);
@@ -325,8 +337,9 @@ std::string format_plan(const Plan& plan) {
         load[static_cast<std::size_t>(r.rank)] += r.cost;
         total += r.cost;
     }
-    os << "\n" << plan.replicates.size() << " replicates (" << join(factors, " x ") << ") on "
-       << plan.ranks << (plan.ranks == 1 ? " rank" : " ranks") << "\n";
+    os << "\n"
+       << plan.replicates.size() << " replicates (" << join(factors, " x ") << ") on " << plan.ranks
+       << (plan.ranks == 1 ? " rank" : " ranks") << "\n";
     os << "estimated cost: total " << fixed(total, 1) << ", busiest rank "
        << fixed(*std::max_element(load.begin(), load.end()), 1)
        << " (relative units: images x pixels x width^2 / 1e6)\n";
@@ -334,24 +347,19 @@ std::string format_plan(const Plan& plan) {
 }
 
 std::string format_plan_tsv(const Plan& plan) {
-    std::vector<std::string> header = {"index",     "id",        "dataset",   "strategy",
-                                       "seed",      "seed_pool", "seed_init", "seed_data",
-                                       "seed_dropout", "seed_tsne", "rank",   "cost"};
+    std::vector<std::string> header = {"index",        "id",        "dataset",   "strategy",
+                                       "seed",         "seed_pool", "seed_init", "seed_data",
+                                       "seed_dropout", "seed_tsne", "rank",      "cost"};
     for (const auto& a : plan.axes) header.push_back("axis:" + a);
     std::string out = join(header, "\t") + "\n";
     for (const auto& r : plan.replicates) {
-        std::vector<std::string> row = {std::to_string(r.index + 1),
-                                        r.id,
-                                        r.config.dataset.name,
-                                        r.config.al.strategy,
-                                        std::to_string(r.seed),
-                                        std::to_string(r.seeds.pool),
-                                        std::to_string(r.seeds.init),
-                                        std::to_string(r.seeds.data),
-                                        std::to_string(r.seeds.dropout),
-                                        std::to_string(r.seeds.tsne),
-                                        std::to_string(r.rank),
-                                        format_double(r.cost)};
+        std::vector<std::string> row = {
+            std::to_string(r.index + 1),     r.id,
+            r.config.dataset.name,           r.config.al.strategy,
+            std::to_string(r.seed),          std::to_string(r.seeds.pool),
+            std::to_string(r.seeds.init),    std::to_string(r.seeds.data),
+            std::to_string(r.seeds.dropout), std::to_string(r.seeds.tsne),
+            std::to_string(r.rank),          format_double(r.cost)};
         for (std::size_t a = 0; a < plan.axes.size(); ++a) row.push_back(r.coordinates[a].second);
         out += join(row, "\t") + "\n";
     }

@@ -18,11 +18,11 @@ namespace sp {
 
 /// Tags of the seed streams. Fixed forever: changing one changes every result.
 enum class Stream : std::uint64_t {
-    pool = 1,     ///< initial labelled pool, stratified subsets
-    init = 2,     ///< model initialisation
-    data = 3,     ///< data order and augmentation
-    dropout = 4,  ///< dropout masks, MC dropout
-    tsne = 5,     ///< t-SNE initial noise / neighbour ties
+    pool = 1,    ///< initial labelled pool, stratified subsets
+    init = 2,    ///< model initialisation
+    data = 3,    ///< data order and augmentation
+    dropout = 4, ///< dropout masks, MC dropout
+    tsne = 5,    ///< t-SNE initial noise / neighbour ties
 };
 
 /// The seeds of one replicate, one per stream.
@@ -45,15 +45,15 @@ SeedStreams derive_seeds(std::uint64_t sweep_seed, std::uint64_t replicate_seed,
 
 /// One replicate: a fully resolved experiment and its seeds.
 struct Replicate {
-    std::string id;                     ///< 16 hex digits: SHA-256 of identity_text()
-    std::size_t index = 0;              ///< position in the plan's listing
+    std::string id;        ///< 16 hex digits: SHA-256 of identity_text()
+    std::size_t index = 0; ///< position in the plan's listing
     std::vector<std::pair<std::string, std::string>> coordinates; ///< axis -> label, by axis name
-    std::uint64_t seed = 0;             ///< the replicate seed (a value of sweep.seeds)
+    std::uint64_t seed = 0; ///< the replicate seed (a value of sweep.seeds)
     SeedStreams seeds;
     Experiment config;
-    SourceMap sources;                  ///< where each non-default key got its value
-    double cost = 0;                    ///< estimated work, relative units (estimate_cost)
-    int rank = 0;                       ///< rank that runs it under longest-first scheduling
+    SourceMap sources; ///< where each non-default key got its value
+    double cost = 0;   ///< estimated work, relative units (estimate_cost)
+    int rank = 0;      ///< rank that runs it under longest-first scheduling
 };
 
 /// A sweep expanded.
@@ -62,8 +62,9 @@ struct Plan {
     std::string name;
     std::string description;
     std::uint64_t sweep_seed = 0;
-    std::vector<std::string> axes;      ///< axis names, sorted
-    std::vector<Replicate> replicates;  ///< grid order: axes by name, values in file order, seeds last
+    std::vector<std::string> axes; ///< axis names, sorted
+    std::vector<Replicate>
+        replicates; ///< grid order: axes by name, values in file order, seeds last
     int ranks = 1;
 };
 
@@ -73,10 +74,12 @@ Plan make_plan(const Sweep& sweep, int ranks = 1);
 
 /// The text whose SHA-256 is the ID: `key = value` lines for every identity key, sorted, then
 /// the sweep seed and replicate seed. Paths enter by file name only (moving data keeps IDs).
-std::string identity_text(const Experiment& e, std::uint64_t sweep_seed, std::uint64_t replicate_seed);
+std::string identity_text(const Experiment& e, std::uint64_t sweep_seed,
+                          std::uint64_t replicate_seed);
 
 /// First 8 bytes of SHA-256(identity_text), as 16 lower-case hex digits.
-std::string replicate_id(const Experiment& e, std::uint64_t sweep_seed, std::uint64_t replicate_seed);
+std::string replicate_id(const Experiment& e, std::uint64_t sweep_seed,
+                         std::uint64_t replicate_seed);
 
 /// The replicate's fully resolved configuration as a sweep file of exactly that one replicate:
 /// parsing it back gives the same ID (recorded in every result file as provenance).

@@ -1,7 +1,8 @@
 #pragma once
 /// sp's errors: one base class carrying an exit code, a subclass per area.
 ///
-///     try { ... } catch (const sp::Error& e) { std::cerr << e.what() << '\n'; return e.exit_code(); }
+///     try { ... } catch (const sp::Error& e) { std::cerr << e.what() << '\n'; return
+///     e.exit_code(); }
 ///
 /// Every message names the what and the where: file, HDF5 path, TOML key and line:col, rank,
 /// replicate ID. Messages that recur are built by named factories so the wording stays uniform.
@@ -14,10 +15,10 @@ namespace sp {
 /// Process exit codes, the contract with scripts, Slurm and CI (README "Exit codes").
 enum class ExitCode : int {
     ok = 0,
-    bug = 1,              ///< anything unexpected: a bug in sp
-    bad_input = 2,        ///< bad configuration, data or arguments
-    replicates_failed = 3,///< the sweep ran, some replicates failed
-    requeue = 75,         ///< checkpointed after a signal: requeue the job (EX_TEMPFAIL)
+    bug = 1,               ///< anything unexpected: a bug in sp
+    bad_input = 2,         ///< bad configuration, data or arguments
+    replicates_failed = 3, ///< the sweep ran, some replicates failed
+    requeue = 75,          ///< checkpointed after a signal: requeue the job (EX_TEMPFAIL)
 };
 
 /// Base of all sp errors. `exit_code()` is what `main` returns.

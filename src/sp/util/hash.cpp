@@ -72,12 +72,14 @@ std::array<std::uint8_t, 32> sha256(std::string_view data) {
     tail[rest] = 0x80;
     const std::size_t tail_len = rest + 1 + 8 <= 64 ? 64 : 128;
     const std::uint64_t bits = static_cast<std::uint64_t>(n) * 8U;
-    for (unsigned i = 0; i < 8; ++i) tail[tail_len - 1 - i] = static_cast<std::uint8_t>(bits >> (8U * i));
+    for (unsigned i = 0; i < 8; ++i)
+        tail[tail_len - 1 - i] = static_cast<std::uint8_t>(bits >> (8U * i));
     for (std::size_t off = 0; off < tail_len; off += 64) compress(h, tail.data() + off);
 
     std::array<std::uint8_t, 32> out{};
     for (unsigned i = 0; i < 8; ++i) {
-        for (unsigned j = 0; j < 4; ++j) out[4 * i + j] = static_cast<std::uint8_t>(h[i] >> (24U - 8U * j));
+        for (unsigned j = 0; j < 4; ++j)
+            out[4 * i + j] = static_cast<std::uint8_t>(h[i] >> (24U - 8U * j));
     }
     return out;
 }
