@@ -66,9 +66,9 @@ std::uint64_t file_size(const std::string& path) {
 // ---- names --------------------------------------------------------------------------------------
 
 TEST(H5Names, DtypeNamesRoundTrip) {
-    for (const h5::Dtype d : {h5::Dtype::float32, h5::Dtype::float64, h5::Dtype::int32,
-                              h5::Dtype::int64, h5::Dtype::uint8, h5::Dtype::uint64,
-                              h5::Dtype::string}) {
+    for (const h5::Dtype d :
+         {h5::Dtype::float32, h5::Dtype::float64, h5::Dtype::int32, h5::Dtype::int64,
+          h5::Dtype::uint8, h5::Dtype::uint64, h5::Dtype::string}) {
         EXPECT_EQ(h5::parse_dtype(h5::to_string(d)), d);
     }
     EXPECT_FALSE(h5::parse_dtype("int16").has_value());
@@ -84,7 +84,8 @@ TEST(H5Names, ShapeFormatAndCount) {
     EXPECT_EQ(h5::element_count({2, 3, 4}), 24U);
 }
 
-// ---- numeric datasets and attributes, every dtype ------------------------------------------------
+// ---- numeric datasets and attributes, every dtype
+// ------------------------------------------------
 
 template <class T> class H5Numeric : public ::testing::Test {};
 using NumericTypes =
@@ -184,8 +185,11 @@ TEST(H5Shape, WrongShapeIsAnErrorNamingBoth) {
     const h5::File f = h5::File::open(path);
     expect_io_error([&] { f.read<std::int64_t>("/eval/labels", {99}); },
                     {path, "/eval/labels", "shape is [100]", "expected [99]"});
-    expect_io_error([&] { f.read<float>("/eval/embeddings", {4, 4}); },
-                    {"/eval/embeddings", "shape is [4, 3]", "expected [4, 4]"});
+    expect_io_error(
+        [&] {
+            f.read<float>("/eval/embeddings", {4, 4});
+        },
+        {"/eval/embeddings", "shape is [4, 3]", "expected [4, 4]"});
     expect_io_error([&] { f.read<float>("/eval/embeddings"); }, {"shape is [4, 3]", "[*]"});
     expect_io_error([&] { f.read_scalar<float>("/eval/embeddings"); }, {"expected []"});
     expect_io_error([&] { f.read_attribute<double>("vec"); }, {"/@vec", "expected a scalar"});
@@ -197,8 +201,13 @@ TEST(H5Shape, WrongShapeIsAnErrorNamingBoth) {
 TEST(H5Strings, VariableLengthUtf8RoundTrip) {
     TempDir dir;
     const std::string path = dir.file("str.h5");
-    const std::vector<std::string> words = {"",          "cat",  "naïve café", "日本語テキスト",
-                                            "emoji 🐢🚀", "tab\tnewline\n", std::string(5000, 'x')};
+    const std::vector<std::string> words = {"",
+                                            "cat",
+                                            "naïve café",
+                                            "日本語テキスト",
+                                            "emoji 🐢🚀",
+                                            "tab\tnewline\n",
+                                            std::string(5000, 'x')};
     {
         h5::File f = h5::File::create(path);
         f.write<std::string>("/eval/class_names", words);
@@ -237,10 +246,10 @@ TEST(H5Strings, FixedLengthStringsAreReadToo) {
         H5Tset_strpad(type, H5T_STR_NULLPAD);
         const hsize_t dims[1] = {3};
         const hid_t space = H5Screate_simple(1, dims, nullptr);
-        const hid_t ds = H5Dcreate2(f.id(), "fixed", type, space, H5P_DEFAULT, H5P_DEFAULT,
-                                    H5P_DEFAULT);
-        const char data[18] = {'a', 'b', 'c', 0,   0,   0,   'l', 'o', 'n',
-                               'g', 'e', 's', 0,   0,   0,   0,   0,   0};
+        const hid_t ds =
+            H5Dcreate2(f.id(), "fixed", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        const char data[18] = {'a', 'b', 'c', 0, 0, 0, 'l', 'o', 'n',
+                               'g', 'e', 's', 0, 0, 0, 0,   0,   0};
         ASSERT_GE(H5Dwrite(ds, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), 0);
         const hid_t aspace = H5Screate(H5S_SCALAR);
         const hid_t attr = H5Acreate2(f.id(), "fixed_attr", type, aspace, H5P_DEFAULT, H5P_DEFAULT);
@@ -357,8 +366,7 @@ TEST(H5Chunked, BadOptionsAreErrors) {
     h5::DatasetOptions big;
     big.chunk = {1024, 8};
     big.deflate = 4;
-    EXPECT_EQ(f.create_dataset("/d", h5::Dtype::float32, {10, 8}, big).chunk(),
-              (h5::Shape{10, 8}));
+    EXPECT_EQ(f.create_dataset("/d", h5::Dtype::float32, {10, 8}, big).chunk(), (h5::Shape{10, 8}));
     EXPECT_EQ(f.write<float>("/e", {}, {0, 8}, big).shape(), (h5::Shape{0, 8}));
 }
 
@@ -397,8 +405,11 @@ TEST(H5Rows, ExtendibleDatasetTakesRowBlocks) {
         h5::Dataset fixed = f.create_dataset("/fixed", h5::Dtype::int64, {6, 2});
         fixed.write_rows<std::int64_t>(0, {0, 1, 2, 3});
         fixed.write_rows<std::int64_t>(2, {4, 5, 6, 7, 8, 9, 10, 11});
-        expect_io_error([&] { fixed.write_rows<std::int64_t>(5, {1, 2, 3, 4}); },
-                        {"/fixed", "rows [5, 7)", "6 rows"});
+        expect_io_error(
+            [&] {
+                fixed.write_rows<std::int64_t>(5, {1, 2, 3, 4});
+            },
+            {"/fixed", "rows [5, 7)", "6 rows"});
     }
     const h5::File f = h5::File::open(path);
     const h5::Dataset ds = f.open_dataset("/eval/embeddings");
@@ -424,8 +435,11 @@ TEST(H5Rows, WholeDatasetWriteChecksDtype) {
     h5::Dataset ds = f.create_dataset("/x", h5::Dtype::uint8, {2, 2});
     ds.write<std::uint8_t>({1, 2, 3, 255});
     EXPECT_EQ(ds.read<std::uint8_t>(), (std::vector<std::uint8_t>{1, 2, 3, 255}));
-    expect_io_error([&] { ds.write<std::int32_t>({1, 2, 3, 4}); },
-                    {"/x", "dtype is uint8", "expected int32"});
+    expect_io_error(
+        [&] {
+            ds.write<std::int32_t>({1, 2, 3, 4});
+        },
+        {"/x", "dtype is uint8", "expected int32"});
     expect_io_error([&] { ds.resize({3, 2}); }, {"/x", "cannot resize to [3, 2]", "contiguous"});
     h5::DatasetOptions growable;
     growable.max_shape = {h5::kUnlimited, 2};

@@ -138,8 +138,7 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
 
 // ---- AtomicH5File ---------------------------------------------------------------------------
 
-AtomicH5File::AtomicH5File(std::string path)
-    : path_(std::move(path)), temp_(temp_path_for(path_)) {
+AtomicH5File::AtomicH5File(std::string path) : path_(std::move(path)), temp_(temp_path_for(path_)) {
     make_directories(parent_dir(path_));
     remove_stale(temp_);
     h5::detail::quiet();

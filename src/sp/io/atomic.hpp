@@ -43,6 +43,7 @@ class AtomicH5File {
     explicit AtomicH5File(std::string path);
     /// Without commit(): closes and removes the .tmp. Never throws; failures are logged.
     ~AtomicH5File();
+    /// Takes over `other`'s file; `other` no longer removes or commits anything.
     AtomicH5File(AtomicH5File&& other) noexcept;
     AtomicH5File& operator=(AtomicH5File&&) = delete;
     AtomicH5File(const AtomicH5File&) = delete;
@@ -54,6 +55,7 @@ class AtomicH5File {
     const std::string& path() const noexcept { return path_; }
     /// The temporary name being written.
     const std::string& temp_path() const noexcept { return temp_; }
+    /// Whether commit() has published the file.
     bool committed() const noexcept { return committed_; }
 
     /// H5Fflush, close (every object of the file still open is closed too), fsync, rename to

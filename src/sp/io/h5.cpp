@@ -68,28 +68,40 @@ std::string join_path(const std::string& base, const std::string& relative) {
 
 TypeRef file_type(Dtype dtype, const std::string& where) {
     switch (dtype) {
-    case Dtype::float32: return {H5T_IEEE_F32LE, {}};
-    case Dtype::float64: return {H5T_IEEE_F64LE, {}};
-    case Dtype::int32: return {H5T_STD_I32LE, {}};
-    case Dtype::int64: return {H5T_STD_I64LE, {}};
-    case Dtype::uint8: return {H5T_STD_U8LE, {}};
-    case Dtype::uint64: return {H5T_STD_U64LE, {}};
-    case Dtype::string: return memory_type(dtype, where);
+    case Dtype::float32:
+        return {H5T_IEEE_F32LE, {}};
+    case Dtype::float64:
+        return {H5T_IEEE_F64LE, {}};
+    case Dtype::int32:
+        return {H5T_STD_I32LE, {}};
+    case Dtype::int64:
+        return {H5T_STD_I64LE, {}};
+    case Dtype::uint8:
+        return {H5T_STD_U8LE, {}};
+    case Dtype::uint64:
+        return {H5T_STD_U64LE, {}};
+    case Dtype::string:
+        return memory_type(dtype, where);
     }
     throw InternalError("unknown sp::h5::Dtype");
 }
 
 TypeRef memory_type(Dtype dtype, const std::string& where) {
     switch (dtype) {
-    case Dtype::float32: return {H5T_NATIVE_FLOAT, {}};
-    case Dtype::float64: return {H5T_NATIVE_DOUBLE, {}};
-    case Dtype::int32: return {H5T_NATIVE_INT32, {}};
-    case Dtype::int64: return {H5T_NATIVE_INT64, {}};
-    case Dtype::uint8: return {H5T_NATIVE_UINT8, {}};
-    case Dtype::uint64: return {H5T_NATIVE_UINT64, {}};
+    case Dtype::float32:
+        return {H5T_NATIVE_FLOAT, {}};
+    case Dtype::float64:
+        return {H5T_NATIVE_DOUBLE, {}};
+    case Dtype::int32:
+        return {H5T_NATIVE_INT32, {}};
+    case Dtype::int64:
+        return {H5T_NATIVE_INT64, {}};
+    case Dtype::uint8:
+        return {H5T_NATIVE_UINT8, {}};
+    case Dtype::uint64:
+        return {H5T_NATIVE_UINT64, {}};
     case Dtype::string: {
-        Handle t(check(H5Tcopy(H5T_C_S1), where, "cannot copy string type"),
-                 HandleKind::datatype);
+        Handle t(check(H5Tcopy(H5T_C_S1), where, "cannot copy string type"), HandleKind::datatype);
         check(H5Tset_size(t.id(), H5T_VARIABLE), where, "cannot make string type");
         check(H5Tset_cset(t.id(), H5T_CSET_UTF8), where, "cannot make string type");
         const hid_t id = t.id();
@@ -121,15 +133,33 @@ TypeInfo classify(hid_t type) {
         info.name = "string";
         info.dtype = Dtype::string;
         break;
-    case H5T_ENUM: info.name = "enum"; break;
-    case H5T_COMPOUND: info.name = "compound"; break;
-    case H5T_ARRAY: info.name = "array"; break;
-    case H5T_VLEN: info.name = "vlen"; break;
-    case H5T_OPAQUE: info.name = "opaque"; break;
-    case H5T_REFERENCE: info.name = "reference"; break;
-    case H5T_BITFIELD: info.name = "bitfield"; break;
-    case H5T_TIME: info.name = "time"; break;
-    default: info.name = "unknown"; break;
+    case H5T_ENUM:
+        info.name = "enum";
+        break;
+    case H5T_COMPOUND:
+        info.name = "compound";
+        break;
+    case H5T_ARRAY:
+        info.name = "array";
+        break;
+    case H5T_VLEN:
+        info.name = "vlen";
+        break;
+    case H5T_OPAQUE:
+        info.name = "opaque";
+        break;
+    case H5T_REFERENCE:
+        info.name = "reference";
+        break;
+    case H5T_BITFIELD:
+        info.name = "bitfield";
+        break;
+    case H5T_TIME:
+        info.name = "time";
+        break;
+    default:
+        info.name = "unknown";
+        break;
     }
     return info;
 }
@@ -158,15 +188,13 @@ Shape space_shape(hid_t space, const std::string& where) {
     const int rank = check(H5Sget_simple_extent_ndims(space), where, "cannot read extents");
     std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
     if (rank > 0) {
-        check(H5Sget_simple_extent_dims(space, dims.data(), nullptr), where,
-              "cannot read extents");
+        check(H5Sget_simple_extent_dims(space, dims.data(), nullptr), where, "cannot read extents");
     }
     return Shape(dims.begin(), dims.end());
 }
 
-void read_strings(hid_t obj, bool is_dataset, hid_t stored_type, hid_t mem_space,
-                  hid_t file_space, std::size_t count, std::string* out,
-                  const std::string& where) {
+void read_strings(hid_t obj, bool is_dataset, hid_t stored_type, hid_t mem_space, hid_t file_space,
+                  std::size_t count, std::string* out, const std::string& where) {
     if (count == 0) return;
     const H5T_cset_t cset = H5Tget_cset(stored_type);
     Handle mem(check(H5Tcopy(H5T_C_S1), where, "cannot copy string type"), HandleKind::datatype);
@@ -223,13 +251,11 @@ Handle file_access_plist(const std::string& where, bool for_writing) {
         check(H5Pset_libver_bounds(fapl.id(), H5F_LIBVER_V18, H5F_LIBVER_LATEST), where,
               "cannot set property");
     }
-#if (H5_VERS_MAJOR == 1 && H5_VERS_MINOR == 10 && H5_VERS_RELEASE >= 7) ||                        \
-    H5_VERSION_GE(1, 12, 1)
+#if (H5_VERS_MAJOR == 1 && H5_VERS_MINOR == 10 && H5_VERS_RELEASE >= 7) || H5_VERSION_GE(1, 12, 1)
     check(H5Pset_file_locking(fapl.id(), 1, 1), where, "cannot set property");
 #endif
     return fapl;
 }
-
 
 } // namespace detail
 
@@ -240,20 +266,27 @@ using detail::fail;
 
 std::string to_string(Dtype dtype) {
     switch (dtype) {
-    case Dtype::float32: return "float32";
-    case Dtype::float64: return "float64";
-    case Dtype::int32: return "int32";
-    case Dtype::int64: return "int64";
-    case Dtype::uint8: return "uint8";
-    case Dtype::uint64: return "uint64";
-    case Dtype::string: return "string";
+    case Dtype::float32:
+        return "float32";
+    case Dtype::float64:
+        return "float64";
+    case Dtype::int32:
+        return "int32";
+    case Dtype::int64:
+        return "int64";
+    case Dtype::uint8:
+        return "uint8";
+    case Dtype::uint64:
+        return "uint64";
+    case Dtype::string:
+        return "string";
     }
     return "unknown";
 }
 
 std::optional<Dtype> parse_dtype(std::string_view name) {
-    for (const Dtype d : {Dtype::float32, Dtype::float64, Dtype::int32, Dtype::int64,
-                          Dtype::uint8, Dtype::uint64, Dtype::string}) {
+    for (const Dtype d : {Dtype::float32, Dtype::float64, Dtype::int32, Dtype::int64, Dtype::uint8,
+                          Dtype::uint64, Dtype::string}) {
         if (to_string(d) == name) return d;
     }
     return std::nullopt;
@@ -293,28 +326,44 @@ namespace {
 
 herr_t close_id(hid_t id, HandleKind kind) {
     switch (kind) {
-    case HandleKind::file: return H5Fclose(id);
-    case HandleKind::group: return H5Gclose(id);
-    case HandleKind::dataset: return H5Dclose(id);
-    case HandleKind::dataspace: return H5Sclose(id);
-    case HandleKind::datatype: return H5Tclose(id);
-    case HandleKind::attribute: return H5Aclose(id);
-    case HandleKind::property_list: return H5Pclose(id);
-    case HandleKind::object: return H5Oclose(id);
+    case HandleKind::file:
+        return H5Fclose(id);
+    case HandleKind::group:
+        return H5Gclose(id);
+    case HandleKind::dataset:
+        return H5Dclose(id);
+    case HandleKind::dataspace:
+        return H5Sclose(id);
+    case HandleKind::datatype:
+        return H5Tclose(id);
+    case HandleKind::attribute:
+        return H5Aclose(id);
+    case HandleKind::property_list:
+        return H5Pclose(id);
+    case HandleKind::object:
+        return H5Oclose(id);
     }
     return -1;
 }
 
 const char* kind_name(HandleKind kind) {
     switch (kind) {
-    case HandleKind::file: return "file";
-    case HandleKind::group: return "group";
-    case HandleKind::dataset: return "dataset";
-    case HandleKind::dataspace: return "dataspace";
-    case HandleKind::datatype: return "datatype";
-    case HandleKind::attribute: return "attribute";
-    case HandleKind::property_list: return "property list";
-    case HandleKind::object: return "object";
+    case HandleKind::file:
+        return "file";
+    case HandleKind::group:
+        return "group";
+    case HandleKind::dataset:
+        return "dataset";
+    case HandleKind::dataspace:
+        return "dataspace";
+    case HandleKind::datatype:
+        return "datatype";
+    case HandleKind::attribute:
+        return "attribute";
+    case HandleKind::property_list:
+        return "property list";
+    case HandleKind::object:
+        return "object";
     }
     return "object";
 }
@@ -360,172 +409,6 @@ void Handle::close_quietly() noexcept {
     }
 }
 
-// ---- Object ---------------------------------------------------------------------------------
-
-Object::Object(Handle handle, std::string file, std::string path)
-    : handle_(std::move(handle)), file_(std::move(file)), path_(std::move(path)) {
-    detail::quiet();
-}
-
-std::string Object::where() const { return file_ + ": " + path_; }
-
-std::string Object::where(const std::string& relative) const {
-    return file_ + ": " + detail::join_path(path_, relative);
-}
-
-namespace {
-
-std::string attr_where(const std::string& file, const std::string& path, const std::string& name) {
-    return file + ": " + path + "@" + name;
-}
-
-herr_t collect_attribute(hid_t /*loc*/, const char* name, const H5A_info_t* /*info*/, void* data) {
-    static_cast<std::vector<std::string>*>(data)->emplace_back(name);
-    return 0;
-}
-
-} // namespace
-
-bool Object::has_attribute(const std::string& name) const {
-    return check(H5Aexists(id(), name.c_str()), attr_where(file_, path_, name),
-                 "cannot look up attribute") > 0;
-}
-
-std::vector<std::string> Object::attribute_names() const {
-    std::vector<std::string> names;
-    hsize_t idx = 0;
-    check(H5Aiterate2(id(), H5_INDEX_NAME, H5_ITER_INC, &idx, collect_attribute, &names), where(),
-          "cannot list attributes");
-    return names;
-}
-
-namespace {
-
-Handle open_attribute(const Object& obj, const std::string& name) {
-    const std::string w = attr_where(obj.file_name(), obj.path(), name);
-    if (!obj.has_attribute(name)) throw IoError(w + ": no such attribute");
-    return Handle(check(H5Aopen(obj.id(), name.c_str(), H5P_DEFAULT), w, "cannot open attribute"),
-                  HandleKind::attribute);
-}
-
-} // namespace
-
-TypeInfo Object::attribute_type(const std::string& name) const {
-    const Handle attr = open_attribute(*this, name);
-    const Handle type(check(H5Aget_type(attr.id()), attr_where(file_, path_, name),
-                            "cannot read attribute type"),
-                      HandleKind::datatype);
-    return detail::classify(type.id());
-}
-
-Shape Object::attribute_shape(const std::string& name) const {
-    const Handle attr = open_attribute(*this, name);
-    const std::string w = attr_where(file_, path_, name);
-    const Handle space(check(H5Aget_space(attr.id()), w, "cannot read attribute extents"),
-                       HandleKind::dataspace);
-    return detail::space_shape(space.id(), w);
-}
-
-void Object::write_attribute_data(const std::string& name, Dtype dtype, const Shape& shape,
-                                  const void* data) {
-    const std::string w = attr_where(file_, path_, name);
-    if (has_attribute(name)) check(H5Adelete(id(), name.c_str()), w, "cannot replace attribute");
-    const detail::TypeRef ftype = detail::file_type(dtype, w);
-    const detail::TypeRef mtype = detail::memory_type(dtype, w);
-    const Handle space = detail::make_space(shape, {}, w);
-    const Handle acpl(check(H5Pcreate(H5P_ATTRIBUTE_CREATE), w, "cannot create property list"),
-                      HandleKind::property_list);
-    check(H5Pset_char_encoding(acpl.id(), H5T_CSET_UTF8), w, "cannot set name encoding");
-    Handle attr(check(H5Acreate2(id(), name.c_str(), ftype.id, space.id(), acpl.id(), H5P_DEFAULT),
-                      w, "cannot create attribute"),
-                HandleKind::attribute);
-    // H5Awrite rejects a null buffer, which is what an empty vector has.
-    if (element_count(shape) == 0) {
-        attr.close(w);
-        return;
-    }
-    if (dtype == Dtype::string) {
-        const auto* strings = static_cast<const std::string*>(data);
-        std::vector<const char*> ptrs;
-        for (std::uint64_t i = 0; i < element_count(shape); ++i) ptrs.push_back(strings[i].c_str());
-        check(H5Awrite(attr.id(), mtype.id, ptrs.data()), w, "cannot write attribute");
-    } else {
-        check(H5Awrite(attr.id(), mtype.id, data), w, "cannot write attribute");
-    }
-    attr.close(w);
-}
-
-void Object::remove_attribute(const std::string& name) {
-    const std::string w = attr_where(file_, path_, name);
-    if (!has_attribute(name)) throw IoError(w + ": no such attribute");
-    check(H5Adelete(id(), name.c_str()), w, "cannot delete attribute");
-}
-
-template <class T> void Object::write_attribute(const std::string& name, const T& value) {
-    write_attribute_data(name, dtype_of<T>(), {}, &value);
-}
-
-template <class T>
-void Object::write_attribute(const std::string& name, const std::vector<T>& values) {
-    write_attribute_data(name, dtype_of<T>(), {values.size()}, values.data());
-}
-
-void Object::write_attribute(const std::string& name, const char* value) {
-    write_attribute(name, std::string(value));
-}
-
-template <class T>
-std::vector<T> Object::read_attribute_ranked(const std::string& name, std::size_t rank) const {
-    const std::string w = attr_where(file_, path_, name);
-    const Handle attr = open_attribute(*this, name);
-    const Handle type(check(H5Aget_type(attr.id()), w, "cannot read attribute type"),
-                      HandleKind::datatype);
-    const TypeInfo found = detail::classify(type.id());
-    if (found.dtype != dtype_of<T>()) {
-        throw IoError(w + ": dtype is " + found.name + ", expected " + to_string(dtype_of<T>()));
-    }
-    const Handle space(check(H5Aget_space(attr.id()), w, "cannot read attribute extents"),
-                       HandleKind::dataspace);
-    const Shape shape = detail::space_shape(space.id(), w);
-    if (shape.size() != rank) {
-        throw IoError(w + ": shape is " + to_string(shape) + ", expected " +
-                      (rank == 0 ? "a scalar" : "a 1-D array"));
-    }
-    std::vector<T> out(element_count(shape));
-    if (out.empty()) return out;
-    if constexpr (std::is_same_v<T, std::string>) {
-        detail::read_strings(attr.id(), false, type.id(), H5S_ALL, H5S_ALL, out.size(), out.data(),
-                             w);
-    } else {
-        check(H5Aread(attr.id(), detail::memory_type(dtype_of<T>(), w).id, out.data()), w,
-              "cannot read attribute");
-    }
-    return out;
-}
-
-template <class T> T Object::read_attribute(const std::string& name) const {
-    return read_attribute_ranked<T>(name, 0).front();
-}
-
-template <class T>
-std::vector<T> Object::read_attribute_vector(const std::string& name) const {
-    return read_attribute_ranked<T>(name, 1);
-}
-
-#define SP_H5_ATTRIBUTE_INSTANTIATE(T)                                                             \
-    template void Object::write_attribute<T>(const std::string&, const T&);                        \
-    template void Object::write_attribute<T>(const std::string&, const std::vector<T>&);           \
-    template T Object::read_attribute<T>(const std::string&) const;                                \
-    template std::vector<T> Object::read_attribute_vector<T>(const std::string&) const;
-SP_H5_ATTRIBUTE_INSTANTIATE(float)
-SP_H5_ATTRIBUTE_INSTANTIATE(double)
-SP_H5_ATTRIBUTE_INSTANTIATE(std::int32_t)
-SP_H5_ATTRIBUTE_INSTANTIATE(std::int64_t)
-SP_H5_ATTRIBUTE_INSTANTIATE(std::uint8_t)
-SP_H5_ATTRIBUTE_INSTANTIATE(std::uint64_t)
-SP_H5_ATTRIBUTE_INSTANTIATE(std::string)
-#undef SP_H5_ATTRIBUTE_INSTANTIATE
-
 // ---- Location -------------------------------------------------------------------------------
 
 bool Location::exists(const std::string& path) const {
@@ -551,13 +434,16 @@ bool Location::exists(const std::string& path) const {
 ObjectType Location::object_type(const std::string& path) const {
     if (!exists(path)) return ObjectType::none;
     const std::string full = detail::join_path(path_, path);
-    const Handle obj(check(H5Oopen(id(), full.c_str(), H5P_DEFAULT), where(path),
-                           "cannot open object"),
-                     HandleKind::object);
+    const Handle obj(
+        check(H5Oopen(id(), full.c_str(), H5P_DEFAULT), where(path), "cannot open object"),
+        HandleKind::object);
     switch (H5Iget_type(obj.id())) {
-    case H5I_GROUP: return ObjectType::group;
-    case H5I_DATASET: return ObjectType::dataset;
-    default: return ObjectType::other;
+    case H5I_GROUP:
+        return ObjectType::group;
+    case H5I_DATASET:
+        return ObjectType::dataset;
+    default:
+        return ObjectType::other;
     }
 }
 
@@ -566,12 +452,12 @@ std::vector<std::string> Location::links() const {
     check(H5Gget_info(id(), &info), where(), "cannot list group");
     std::vector<std::string> names;
     for (hsize_t i = 0; i < info.nlinks; ++i) {
-        const ssize_t len = check(H5Lget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i,
-                                                     nullptr, 0, H5P_DEFAULT),
-                                  where(), "cannot list group");
+        const ssize_t len = check(
+            H5Lget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT),
+            where(), "cannot list group");
         std::string name(static_cast<std::size_t>(len) + 1, '\0');
-        check(H5Lget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(),
-                                 name.size(), H5P_DEFAULT),
+        check(H5Lget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size(),
+                                 H5P_DEFAULT),
               where(), "cannot list group");
         name.resize(static_cast<std::size_t>(len));
         names.push_back(std::move(name));
@@ -647,7 +533,6 @@ Group::Group(Handle handle, std::string file, std::string path)
 void Group::close() { handle_.close(where()); }
 
 File::File(Handle handle, std::string name) : Location(std::move(handle), std::move(name), "/") {}
-
 
 File File::create(const std::string& path, Create mode) {
     detail::quiet();

@@ -102,23 +102,37 @@ struct DatasetOptions {
 enum class ObjectType { none, group, dataset, other };
 
 /// The HDF5 object kinds a Handle can own; selects the matching H5*close.
-enum class HandleKind { file, group, dataset, dataspace, datatype, attribute, property_list, object };
+enum class HandleKind {
+    file,
+    group,
+    dataset,
+    dataspace,
+    datatype,
+    attribute,
+    property_list,
+    object
+};
 
 /// Move-only owner of one hid_t: closes it with the H5*close of its kind.
 class Handle {
   public:
+    /// An empty handle.
     Handle() noexcept = default;
     /// Takes ownership of `id` (a negative id makes an empty handle).
     Handle(Id id, HandleKind kind) noexcept : id_(id), kind_(kind) {}
     /// Closes the id; a failure is logged, never thrown.
     ~Handle();
+    /// Takes over `other`'s id; `other` becomes empty.
     Handle(Handle&& other) noexcept;
     Handle& operator=(Handle&& other) noexcept;
     Handle(const Handle&) = delete;
     Handle& operator=(const Handle&) = delete;
 
+    /// The owned id (-1 when empty).
     Id id() const noexcept { return id_; }
+    /// Which H5*close the id gets.
     HandleKind kind() const noexcept { return kind_; }
+    /// Whether an id is owned.
     bool valid() const noexcept { return id_ >= 0; }
     /// Closes now; throws IoError (with HDF5's error stack, prefixed by `where`) on failure.
     void close(const std::string& where = "");
@@ -141,8 +155,10 @@ class Object {
     const std::string& path() const noexcept { return path_; }
     /// The raw identifier, for calls this layer does not wrap.
     Id id() const noexcept { return handle_.id(); }
+    /// False once closed or moved from.
     bool valid() const noexcept { return handle_.valid(); }
 
+    /// Whether the object has an attribute of this name.
     bool has_attribute(const std::string& name) const;
     /// Names of this object's attributes, in name order.
     std::vector<std::string> attribute_names() const;
@@ -176,8 +192,8 @@ class Object {
     std::string path_;
 
   private:
-    template <class T> std::vector<T> read_attribute_ranked(const std::string& name,
-                                                            std::size_t rank) const;
+    template <class T>
+    std::vector<T> read_attribute_ranked(const std::string& name, std::size_t rank) const;
     void write_attribute_data(const std::string& name, Dtype dtype, const Shape& shape,
                               const void* data);
 };
@@ -191,6 +207,7 @@ class Location : public Object {
   public:
     /// Whether `path` names an object (a dangling soft link does not).
     bool exists(const std::string& path) const;
+    /// What `path` names: none, group, dataset or other.
     ObjectType object_type(const std::string& path) const;
     /// Names of this location's direct members (links), in name order.
     std::vector<std::string> links() const;
@@ -222,8 +239,7 @@ class Location : public Object {
     /// Reads a 1-D dataset; IoError if the dtype is not T or the rank is not 1.
     template <class T> std::vector<T> read(const std::string& path) const;
     /// Reads a dataset of the `expected` shape (kAnyDim matches any extent); IoError otherwise.
-    template <class T>
-    std::vector<T> read(const std::string& path, const Shape& expected) const;
+    template <class T> std::vector<T> read(const std::string& path, const Shape& expected) const;
     /// Reads a dataset of any shape.
     template <class T> Array<T> read_array(const std::string& path) const;
     /// Reads a scalar (rank 0) dataset.
@@ -241,6 +257,7 @@ class Location : public Object {
 /// An open group. Obtain one from Location::create_group / open_group.
 class Group : public Location {
   public:
+    /// An empty group (valid() is false), to assign to later.
     Group() = default;
     /// Adopts an open group id; `file` and `path` are used in messages.
     Group(Handle handle, std::string file, std::string path);
@@ -256,6 +273,7 @@ enum class Create { exclusive, truncate };
 /// An open HDF5 file; its root group is the Location.
 class File : public Location {
   public:
+    /// An empty file (valid() is false), to assign to later.
     File() = default;
     /// Adopts an open file id; `name` is used in messages.
     File(Handle handle, std::string name);
@@ -274,11 +292,14 @@ class File : public Location {
 /// An open dataset. Obtain one from Location::open_dataset / create_dataset / write.
 class Dataset : public Object {
   public:
+    /// An empty dataset (valid() is false), to assign to later.
     Dataset() = default;
     /// Adopts an open dataset id; `file` and `path` are used in messages.
     Dataset(Handle handle, std::string file, std::string path);
 
+    /// The stored element type.
     TypeInfo dtype() const;
+    /// The current extents.
     Shape shape() const;
     /// Maximum extents (kUnlimited where unlimited).
     Shape max_shape() const;

@@ -20,12 +20,16 @@ constexpr std::uint64_t kChunkBytes = 1U << 20U;
 std::uint64_t element_size(Dtype dtype) {
     switch (dtype) {
     case Dtype::float32:
-    case Dtype::int32: return 4;
+    case Dtype::int32:
+        return 4;
     case Dtype::float64:
     case Dtype::int64:
-    case Dtype::uint64: return 8;
-    case Dtype::uint8: return 1;
-    case Dtype::string: return 16; // a variable-length string is stored as a heap reference
+    case Dtype::uint64:
+        return 8;
+    case Dtype::uint8:
+        return 1;
+    case Dtype::string:
+        return 16; // a variable-length string is stored as a heap reference
     }
     return 8;
 }
@@ -132,16 +136,14 @@ Dataset Location::create_dataset(const std::string& path, Dtype dtype, const Sha
 template <class T>
 Dataset Location::write(const std::string& path, const std::vector<T>& data, const Shape& shape,
                         const DatasetOptions& options) {
-    SP_CHECK(data.size() == element_count(shape),
-             where(path) + ": " + std::to_string(data.size()) + " values for shape " +
-                 to_string(shape));
+    SP_CHECK(data.size() == element_count(shape), where(path) + ": " + std::to_string(data.size()) +
+                                                      " values for shape " + to_string(shape));
     Dataset ds = create_dataset(path, dtype_of<T>(), shape, options);
     ds.write_block(dtype_of<T>(), zeros(shape.size()), shape, data.data());
     return ds;
 }
 
-template <class T>
-Dataset Location::write(const std::string& path, const std::vector<T>& data) {
+template <class T> Dataset Location::write(const std::string& path, const std::vector<T>& data) {
     return write(path, data, Shape{data.size()});
 }
 
@@ -193,8 +195,7 @@ Dataset::Dataset(Handle handle, std::string file, std::string path)
     : Object(std::move(handle), std::move(file), std::move(path)) {}
 
 TypeInfo Dataset::dtype() const {
-    const Handle type(check(H5Dget_type(id()), where(), "cannot read dtype"),
-                      HandleKind::datatype);
+    const Handle type(check(H5Dget_type(id()), where(), "cannot read dtype"), HandleKind::datatype);
     return detail::classify(type.id());
 }
 
@@ -236,9 +237,8 @@ std::optional<int> Dataset::deflate_level() const {
         unsigned flags = 0;
         unsigned values[8] = {};
         std::size_t n_values = 8;
-        const H5Z_filter_t filter =
-            H5Pget_filter2(dcpl.id(), static_cast<unsigned>(i), &flags, &n_values, values, 0,
-                           nullptr, nullptr);
+        const H5Z_filter_t filter = H5Pget_filter2(dcpl.id(), static_cast<unsigned>(i), &flags,
+                                                   &n_values, values, 0, nullptr, nullptr);
         check(filter, where(), "cannot read filters");
         if (filter == H5Z_FILTER_DEFLATE) return n_values > 0 ? static_cast<int>(values[0]) : 0;
     }
@@ -309,16 +309,16 @@ void Dataset::read_block(Dtype dtype, const Shape& offset, const Shape& count, v
         detail::read_strings(id(), true, type.id(), mem_id, file_id, n,
                              static_cast<std::string*>(out), w);
     } else {
-        check(H5Dread(id(), detail::memory_type(dtype, w).id, mem_id, file_id, H5P_DEFAULT, out),
-              w, "cannot read dataset");
+        check(H5Dread(id(), detail::memory_type(dtype, w).id, mem_id, file_id, H5P_DEFAULT, out), w,
+              "cannot read dataset");
     }
 }
 
 template <class T> void Dataset::write(const std::vector<T>& data) {
     check_dtype(dtype_of<T>());
     const Shape s = shape();
-    SP_CHECK(data.size() == element_count(s), where() + ": " + std::to_string(data.size()) +
-                                                  " values for shape " + to_string(s));
+    SP_CHECK(data.size() == element_count(s),
+             where() + ": " + std::to_string(data.size()) + " values for shape " + to_string(s));
     write_block(dtype_of<T>(), zeros(s.size()), s, data.data());
 }
 

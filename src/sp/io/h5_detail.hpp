@@ -60,7 +60,7 @@ std::vector<hsize_t> to_hsize(const Shape& shape);
 
 /// Reads strings from a dataset (`is_dataset`) or attribute `obj` whose file type is
 /// `stored_type`, selected by `mem_space`/`file_space` (H5S_ALL for attributes), into `out`.
-void read_strings(hid_t obj, bool is_dataset, hid_t stored_type, hid_t mem_space,
-                  hid_t file_space, std::size_t count, std::string* out, const std::string& where);
+void read_strings(hid_t obj, bool is_dataset, hid_t stored_type, hid_t mem_space, hid_t file_space,
+                  std::size_t count, std::string* out, const std::string& where);
 
 } // namespace sp::h5::detail

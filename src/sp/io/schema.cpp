@@ -32,8 +32,8 @@ std::string SchemaEntry::display() const {
 namespace {
 
 const std::vector<std::string> kTopKeys = {"schema_version", "file_kind", "description", "entry"};
-const std::vector<std::string> kEntryKeys = {"kind",  "path",     "name",        "dtype",
-                                             "shape", "unit",     "required",    "required_if",
+const std::vector<std::string> kEntryKeys = {"kind",   "path",       "name",     "dtype",
+                                             "shape",  "unit",       "required", "required_if",
                                              "values", "description"};
 const std::vector<std::string> kConditionKeys = {"path", "name", "equals"};
 
@@ -55,7 +55,7 @@ void reject_unknown_keys(const toml::table& table, const std::vector<std::string
         std::string message = context + "unknown key '" + k + "'";
         const std::string guess = did_you_mean(k, allowed);
         if (!guess.empty()) message += " (did you mean '" + guess + "'?)";
-        bad(source, node.source(), message);
+        bad(source, key.source().begin.line > 0 ? key.source() : node.source(), message);
     }
 }
 
@@ -90,6 +90,10 @@ class EntryReader {
         : table_(table), source_(source), label_("entry " + std::to_string(index) + ": ") {}
 
     SchemaEntry read() {
+        if (const auto* path = table_["path"].as_string()) {
+            const auto* name = table_["name"].as_string();
+            label_ = "entry " + path->get() + (name != nullptr ? "@" + name->get() : "") + ": ";
+        }
         reject_unknown_keys(table_, kEntryKeys, source_, label_);
         SchemaEntry e;
         e.source = at(source_, table_.source());
@@ -380,9 +384,10 @@ std::string SchemaSet::describe() const {
 
 const Schema* SchemaSet::find(const std::string& file_kind) {
     if (single_) return &*single_;
-    const bool plain = !file_kind.empty() && std::all_of(file_kind.begin(), file_kind.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
-    });
+    const bool plain =
+        !file_kind.empty() && std::all_of(file_kind.begin(), file_kind.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
+        });
     if (!plain) return nullptr;
     if (const auto it = cache_.find(file_kind); it != cache_.end()) return &it->second;
     std::optional<Schema> schema;

@@ -28,7 +28,7 @@ namespace sp::io {
 
 /// One extent in a schema shape: a symbol ("N") or a fixed size.
 struct SchemaDim {
-    std::string symbol;    ///< empty for a fixed size
+    std::string symbol;     ///< empty for a fixed size
     std::uint64_t size = 0; ///< the fixed size when `symbol` is empty
 };
 
@@ -45,21 +45,22 @@ struct SchemaCondition {
     SchemaValue equals;
 };
 
+/// What a schema entry describes.
 enum class EntryKind { group, dataset, attribute };
 
 /// One group, dataset or attribute of a schema.
 struct SchemaEntry {
     EntryKind kind = EntryKind::group;
-    std::string path;                  ///< the object (for attributes: the one carrying it)
-    std::string name;                  ///< attribute name; empty otherwise
-    std::optional<h5::Dtype> dtype;    ///< not for groups
-    std::vector<SchemaDim> shape;      ///< not for groups; empty: scalar
+    std::string path;               ///< the object (for attributes: the one carrying it)
+    std::string name;               ///< attribute name; empty otherwise
+    std::optional<h5::Dtype> dtype; ///< not for groups
+    std::vector<SchemaDim> shape;   ///< not for groups; empty: scalar
     std::string unit;
     bool required = false;
     std::optional<SchemaCondition> required_if;
-    std::vector<SchemaValue> values;   ///< allowed values; empty: any
+    std::vector<SchemaValue> values; ///< allowed values; empty: any
     std::string description;
-    std::string source;                ///< "replicate.toml:42:1", where it is defined
+    std::string source; ///< "replicate.toml:42:1", where it is defined
 
     /// "/eval/labels" or "/provenance@hostname".
     std::string display() const;
@@ -76,8 +77,11 @@ class Schema {
 
     /// The layout version files of this schema carry in their root `schema_version`.
     int version() const noexcept { return version_; }
+    /// The kind of file it describes ("replicate"), named after the schema file.
     const std::string& file_kind() const noexcept { return file_kind_; }
+    /// One line about the file kind.
     const std::string& description() const noexcept { return description_; }
+    /// The entries, in the order they are checked.
     const std::vector<SchemaEntry>& entries() const noexcept { return entries_; }
     /// Where the schema came from (a path, or "<built-in>/replicate.toml").
     const std::string& source() const noexcept { return source_; }
@@ -131,6 +135,7 @@ struct ValidationReport {
 
     /// True when there are no errors (notes allowed).
     bool valid() const;
+    /// Number of errors (notes not counted).
     std::size_t error_count() const;
     /// One line per problem, "FILE: message" or "FILE: note: message".
     std::vector<std::string> lines(bool with_notes = true) const;

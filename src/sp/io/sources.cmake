@@ -1,5 +1,6 @@
 target_sources(sp_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/h5.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/h5_attribute.cpp
     ${CMAKE_CURRENT_LIST_DIR}/h5_dataset.cpp
     ${CMAKE_CURRENT_LIST_DIR}/atomic.cpp
     ${CMAKE_CURRENT_LIST_DIR}/schema.cpp

@@ -58,10 +58,14 @@ std::optional<SchemaValue> scalar_value(const h5::Object& obj, const std::string
     const h5::TypeInfo type = obj.attribute_type(name);
     if (!type.dtype) return std::nullopt;
     switch (*type.dtype) {
-    case h5::Dtype::string: return SchemaValue(obj.read_attribute<std::string>(name));
-    case h5::Dtype::int32: return SchemaValue(std::int64_t{obj.read_attribute<std::int32_t>(name)});
-    case h5::Dtype::int64: return SchemaValue(obj.read_attribute<std::int64_t>(name));
-    case h5::Dtype::uint8: return SchemaValue(std::int64_t{obj.read_attribute<std::uint8_t>(name)});
+    case h5::Dtype::string:
+        return SchemaValue(obj.read_attribute<std::string>(name));
+    case h5::Dtype::int32:
+        return SchemaValue(std::int64_t{obj.read_attribute<std::int32_t>(name)});
+    case h5::Dtype::int64:
+        return SchemaValue(obj.read_attribute<std::int64_t>(name));
+    case h5::Dtype::uint8:
+        return SchemaValue(std::int64_t{obj.read_attribute<std::uint8_t>(name)});
     case h5::Dtype::uint64: {
         const std::uint64_t v = obj.read_attribute<std::uint64_t>(name);
         if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
@@ -69,7 +73,8 @@ std::optional<SchemaValue> scalar_value(const h5::Object& obj, const std::string
         }
         return SchemaValue(static_cast<std::int64_t>(v));
     }
-    default: return std::nullopt;
+    default:
+        return std::nullopt;
     }
 }
 
@@ -316,14 +321,15 @@ ValidationReport validate(const std::string& path, SchemaSet& schemas) {
             kind = file->read_attribute<std::string>("file_kind");
         }
     } catch (const IoError& e) {
-        report.problems.push_back({Problem::Severity::error, std::string("unreadable: ") + e.what()});
+        report.problems.push_back(
+            {Problem::Severity::error, std::string("unreadable: ") + e.what()});
         return report;
     }
     const Schema* schema = schemas.find(kind);
     if (schema == nullptr) {
-        report.problems.push_back({Problem::Severity::error, "/@file_kind: '" + kind +
-                                                                 "' has no schema in " +
-                                                                 schemas.describe()});
+        report.problems.push_back(
+            {Problem::Severity::error,
+             "/@file_kind: '" + kind + "' has no schema in " + schemas.describe()});
         return report;
     }
     validate_open(*file, *schema, report);
