@@ -3,6 +3,8 @@
 #include "sp/mpi/mpi.hpp"
 #include "sp/mpi/native.hpp"
 
+#include "support/cpus.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -27,24 +29,7 @@ const Comm& world() {
     return env.world();
 }
 
-// The CPUs this process may run on, from the kernel's own listing ("0-3,8,10-11").
-std::set<int> allowed_cpus() {
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    std::set<int> cpus;
-    while (std::getline(status, line)) {
-        if (line.rfind("Cpus_allowed_list:", 0) != 0) continue;
-        std::stringstream list(line.substr(line.find(':') + 1));
-        std::string range;
-        while (std::getline(list, range, ',')) {
-            const std::size_t dash = range.find('-');
-            const int first = std::stoi(range.substr(0, dash));
-            const int last = dash == std::string::npos ? first : std::stoi(range.substr(dash + 1));
-            for (int c = first; c <= last; ++c) cpus.insert(c);
-        }
-    }
-    return cpus;
-}
+using sp::test::allowed_cpus;
 
 // ---- Rule: threads = max(1, min(process CPUs, node CPUs / node ranks)). ----
 

@@ -9,4 +9,5 @@ target_sources(sp_core PRIVATE
     ${CMAKE_CURRENT_LIST_DIR}/value.cpp
     ${CMAKE_CURRENT_LIST_DIR}/fields.cpp
     ${CMAKE_CURRENT_LIST_DIR}/sweep_parse.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/overrides.cpp
     "${CMAKE_CURRENT_BINARY_DIR}/generated/sp/config/embedded_quick.cpp")

@@ -1,11 +1,9 @@
-// Reading sweep files and --set overrides. The only file of config/ that includes toml++: it turns
-// TOML nodes into Values with their source positions; everything after works on Values.
+// Reading sweep files: the [sweep] table, axes, variants and the base experiment.
 #include "sp/config/sweep.hpp"
 
+#include "sp/config/toml_reader.hpp"
 #include "sp/util/error.hpp"
 #include "sp/util/strings.hpp"
-
-#include <toml++/toml.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -13,193 +11,12 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <optional>
 #include <set>
 #include <sstream>
 
 namespace sp {
+namespace config_detail {
 namespace {
-
-const std::vector<std::string> kSweepKeys = {"name",  "description", "seed",
-                                             "seeds", "axes",        "variants"};
-
-std::string node_type_name(const toml::node& n) {
-    switch (n.type()) {
-    case toml::node_type::table:
-        return "table";
-    case toml::node_type::array:
-        return "array";
-    case toml::node_type::string:
-        return "string";
-    case toml::node_type::integer:
-        return "integer";
-    case toml::node_type::floating_point:
-        return "float";
-    case toml::node_type::boolean:
-        return "boolean";
-    case toml::node_type::date:
-        return "date";
-    case toml::node_type::time:
-        return "time";
-    case toml::node_type::date_time:
-        return "date-time";
-    default:
-        return "nothing";
-    }
-}
-
-std::string node_text(const toml::node& n) {
-    if (const auto* s = n.as_string()) return "\"" + s->get() + "\"";
-    std::ostringstream os;
-    n.visit([&os](auto&& x) { os << x; });
-    std::string out = os.str();
-    if (out.size() > 40) out = out.substr(0, 37) + "...";
-    return out;
-}
-
-/// Parsing context: the file name and the sink for problems.
-class Reader {
-  public:
-    Reader(std::string file, Diagnostics& diag) : file_(std::move(file)), diag_(diag) {}
-
-    Source at(const toml::source_region& r) const {
-        return Source::in_file(file_, static_cast<int>(r.begin.line),
-                               static_cast<int>(r.begin.column));
-    }
-    Source at(const toml::node& n) const { return at(n.source()); }
-
-    void problem(const Source& s, const std::string& key, const std::string& msg) {
-        diag_.add(s, key, msg);
-    }
-
-    /// Converts `n` to the type of `f`; reports and returns nothing if it does not fit.
-    std::optional<Value> convert(const toml::node& n, const Field& f, const Source& where) {
-        std::optional<Value> v = to_value(n, f);
-        if (!v) {
-            problem(where, f.key,
-                    "expected " + expected(f) + ", got " + node_type_name(n) + " " + node_text(n));
-            return std::nullopt;
-        }
-        if (auto why = f.check(*v); !why.empty()) {
-            problem(where, f.key, why);
-            return std::nullopt;
-        }
-        return v;
-    }
-
-    static std::string expected(const Field& f) {
-        switch (f.kind) {
-        case Kind::boolean:
-            return "a boolean";
-        case Kind::integer:
-            return "an integer";
-        case Kind::real:
-            return "a float";
-        case Kind::string:
-            return "a string";
-        case Kind::choice:
-            return "one of " + join(f.choices, ", ");
-        case Kind::real_list:
-            return "an array of floats";
-        case Kind::string_list:
-            return "an array of strings";
-        }
-        return "?";
-    }
-
-    /// Reports an unknown key, suggesting the closest known one.
-    void unknown(const Source& s, const std::string& key, const std::vector<std::string>& known) {
-        std::string msg = "unknown key";
-        const std::string guess = did_you_mean(key, known);
-        if (!guess.empty()) msg += " (did you mean \"" + guess + "\"?)";
-        problem(s, key, msg);
-    }
-
-    /// Walks a table of experiment keys under `prefix`, calling `leaf(field, value, source)` for
-    /// each well-typed value. `what` names the context in messages ("" for the base).
-    template <class Leaf> void walk(const toml::table& t, const std::string& prefix, Leaf&& leaf) {
-        for (auto&& [k, node] : t) {
-            const std::string key =
-                prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
-            const Source where = at(k.source());
-            if (const Field* f = find_field(key)) {
-                if (node.is_table()) {
-                    problem(where, key, "expected " + expected(*f) + ", got a table");
-                    continue;
-                }
-                if (auto v = convert(node, *f, where)) leaf(*f, std::move(*v), where);
-                continue;
-            }
-            const auto& tables = table_prefixes();
-            if (std::binary_search(tables.begin(), tables.end(), key)) {
-                if (const auto* sub = node.as_table()) {
-                    walk(*sub, key, leaf);
-                } else {
-                    problem(where, key,
-                            "is a table of settings, got " + node_type_name(node) + " " +
-                                node_text(node));
-                }
-                continue;
-            }
-            std::vector<std::string> known = field_keys();
-            known.insert(known.end(), tables.begin(), tables.end());
-            if (prefix.empty()) known.emplace_back("sweep");
-            unknown(where, key, known);
-        }
-    }
-
-    const std::string& file() const { return file_; }
-
-  private:
-    static std::optional<Value> to_value(const toml::node& n, const Field& f) {
-        switch (f.kind) {
-        case Kind::boolean:
-            if (const auto* b = n.as_boolean()) return Value{b->get()};
-            return std::nullopt;
-        case Kind::integer:
-            if (const auto* i = n.as_integer()) return Value{static_cast<std::int64_t>(i->get())};
-            return std::nullopt;
-        case Kind::real:
-            if (const auto* d = n.as_floating_point()) return Value{d->get()};
-            if (const auto* i = n.as_integer()) return Value{static_cast<double>(i->get())};
-            return std::nullopt;
-        case Kind::string:
-        case Kind::choice:
-            if (const auto* s = n.as_string()) return Value{s->get()};
-            return std::nullopt;
-        case Kind::real_list: {
-            const auto* a = n.as_array();
-            if (a == nullptr) return std::nullopt;
-            std::vector<double> xs;
-            for (const auto& e : *a) {
-                if (const auto* d = e.as_floating_point())
-                    xs.push_back(d->get());
-                else if (const auto* i = e.as_integer())
-                    xs.push_back(static_cast<double>(i->get()));
-                else
-                    return std::nullopt;
-            }
-            return Value{std::move(xs)};
-        }
-        case Kind::string_list: {
-            const auto* a = n.as_array();
-            if (a == nullptr) return std::nullopt;
-            std::vector<std::string> xs;
-            for (const auto& e : *a) {
-                if (const auto* s = e.as_string())
-                    xs.push_back(s->get());
-                else
-                    return std::nullopt;
-            }
-            return Value{std::move(xs)};
-        }
-        }
-        return std::nullopt;
-    }
-
-    std::string file_;
-    Diagnostics& diag_;
-};
 
 std::string stem_of(const std::string& path) {
     std::string stem = std::filesystem::path(path).stem().string();
@@ -378,6 +195,8 @@ void read_variants(Reader& r, const toml::table& t, Sweep& s) {
     }
 }
 
+} // namespace
+
 void read_sweep_table(Reader& r, const toml::table& t, Sweep& s) {
     for (auto&& [k, node] : t) {
         const std::string key(k.str());
@@ -423,6 +242,8 @@ void read_sweep_table(Reader& r, const toml::table& t, Sweep& s) {
     }
 }
 
+namespace {
+
 /// A key may be set by at most one axis: otherwise which value wins would depend on axis order.
 void check_axis_overlap(Reader& r, const Sweep& s) {
     std::map<std::string, std::string> owner;
@@ -441,93 +262,11 @@ void check_axis_overlap(Reader& r, const Sweep& s) {
     }
 }
 
-/// Parses a `--set` value: TOML syntax first, so `2`, `1e-3`, `true`, `[1, 2]` and `"x"` mean what
-/// they mean in a file; a bare word that is not TOML is taken as a string for string keys.
-std::optional<Value> parse_override_value(Reader& r, const Field& f, const std::string& text,
-                                          const Source& where) {
-    toml::table doc;
-    const toml::node* n = nullptr;
-    try {
-        doc = toml::parse("v = " + text);
-        n = doc.get("v");
-    } catch (const toml::parse_error&) {
-        n = nullptr;
-    }
-    if ((f.kind == Kind::string || f.kind == Kind::choice) && (n == nullptr || !n->is_string())) {
-        // A bare word (`--set dataset.name=cifar10`) is the string itself.
-        Value v{text};
-        if (auto why = f.check(v); !why.empty()) {
-            r.problem(where, f.key, why);
-            return std::nullopt;
-        }
-        return v;
-    }
-    if (n == nullptr) {
-        r.problem(where, f.key, "expected " + Reader::expected(f) + ", got \"" + text + "\"");
-        return std::nullopt;
-    }
-    return r.convert(*n, f, where);
-}
-
-void apply_overrides(Reader& r, const std::vector<std::string>& overrides, Sweep& s) {
-    for (const auto& arg : overrides) {
-        const Source where = Source::override_arg(arg);
-        const auto eq = arg.find('=');
-        if (eq == std::string::npos || eq == 0) {
-            r.problem(where, "", "expected key=value");
-            continue;
-        }
-        const std::string key = arg.substr(0, eq);
-        const std::string text = arg.substr(eq + 1);
-        if (key.rfind("sweep.", 0) == 0) {
-            // Reuse the file reader for sweep-level keys by parsing a one-key [sweep] table.
-            const std::string sub = key.substr(6);
-            if (sub != "seed" && sub != "seeds" && sub != "name" && sub != "description") {
-                std::vector<std::string> known = {"sweep.seed", "sweep.seeds", "sweep.name",
-                                                  "sweep.description"};
-                r.unknown(where, key, known);
-                continue;
-            }
-            toml::table doc;
-            try {
-                doc = toml::parse(sub + " = " + text);
-            } catch (const toml::parse_error&) {
-                if (sub == "name" || sub == "description") {
-                    doc.insert_or_assign(sub, text);
-                } else {
-                    r.problem(where, key,
-                              "expected an integer" +
-                                  std::string(sub == "seeds" ? " or an array of integers" : "") +
-                                  ", got \"" + text + "\"");
-                    continue;
-                }
-            }
-            // Positions inside "--set" text are meaningless: report at the argument.
-            Diagnostics sub_diag;
-            Reader sub_reader("", sub_diag);
-            read_sweep_table(sub_reader, doc, s);
-            for (const auto& d : sub_diag.items()) r.problem(where, d.key, d.message);
-            if (sub_diag.empty() && sub == "seeds") s.seeds_source = where;
-            continue;
-        }
-        const Field* f = find_field(key);
-        if (f == nullptr) {
-            std::vector<std::string> known = field_keys();
-            for (const auto& x : kSweepKeys) known.push_back("sweep." + x);
-            r.unknown(where, key, known);
-            continue;
-        }
-        auto v = parse_override_value(r, *f, text, where);
-        if (!v) continue;
-        // A --set on a key axis pins that key: the axis collapses to the one value.
-        s.axes.erase(std::remove_if(s.axes.begin(), s.axes.end(),
-                                    [&](const Axis& a) { return !a.is_variant && a.name == key; }),
-                     s.axes.end());
-        s.overrides.push_back(Setting{key, std::move(*v), where});
-    }
-}
-
 } // namespace
+} // namespace config_detail
+
+// The reading helpers above are this file's own; nothing else of config_detail is in scope.
+using namespace config_detail; // NOLINT(google-build-using-namespace)
 
 Sweep parse_sweep(const std::string& text, const std::string& name,
                   const std::vector<std::string>& overrides) {

@@ -252,6 +252,33 @@ void Dataset::check_dtype(Dtype expected) const {
     }
 }
 
+namespace {
+
+/// The memory and file dataspaces for a block at `offset` of extent `count` (H5S_ALL for a
+/// scalar dataset); `mem_space` keeps the memory dataspace alive.
+struct Selection {
+    Handle mem_space;
+    hid_t mem_id = H5S_ALL;
+    hid_t file_id = H5S_ALL;
+};
+
+Selection select_block(const Handle& file_space, const Shape& offset, const Shape& count,
+                       const std::string& w) {
+    Selection sel;
+    if (count.empty()) return sel;
+    const std::vector<hsize_t> off = detail::to_hsize(offset);
+    const std::vector<hsize_t> cnt = detail::to_hsize(count);
+    check(H5Sselect_hyperslab(file_space.id(), H5S_SELECT_SET, off.data(), nullptr, cnt.data(),
+                              nullptr),
+          w, "cannot select rows");
+    sel.mem_space = detail::make_space(count, {}, w);
+    sel.mem_id = sel.mem_space.id();
+    sel.file_id = file_space.id();
+    return sel;
+}
+
+} // namespace
+
 void Dataset::write_block(Dtype dtype, const Shape& offset, const Shape& count, const void* data) {
     const std::string w = where();
     const std::uint64_t n = element_count(count);
@@ -260,19 +287,9 @@ void Dataset::write_block(Dtype dtype, const Shape& offset, const Shape& count, 
     const detail::TypeRef mtype = detail::memory_type(dtype, w);
     const Handle file_space(check(H5Dget_space(id()), w, "cannot read extents"),
                             HandleKind::dataspace);
-    Handle mem_space;
-    hid_t mem_id = H5S_ALL;
-    hid_t file_id = H5S_ALL;
-    if (!count.empty()) {
-        const std::vector<hsize_t> off = detail::to_hsize(offset);
-        const std::vector<hsize_t> cnt = detail::to_hsize(count);
-        check(H5Sselect_hyperslab(file_space.id(), H5S_SELECT_SET, off.data(), nullptr, cnt.data(),
-                                  nullptr),
-              w, "cannot select rows");
-        mem_space = detail::make_space(count, {}, w);
-        mem_id = mem_space.id();
-        file_id = file_space.id();
-    }
+    const Selection sel = select_block(file_space, offset, count, w);
+    const hid_t mem_id = sel.mem_id;
+    const hid_t file_id = sel.file_id;
     if (dtype == Dtype::string) {
         const auto* strings = static_cast<const std::string*>(data);
         std::vector<const char*> ptrs(n);
@@ -291,19 +308,9 @@ void Dataset::read_block(Dtype dtype, const Shape& offset, const Shape& count, v
     if (n == 0) return;
     const Handle file_space(check(H5Dget_space(id()), w, "cannot read extents"),
                             HandleKind::dataspace);
-    Handle mem_space;
-    hid_t mem_id = H5S_ALL;
-    hid_t file_id = H5S_ALL;
-    if (!count.empty()) {
-        const std::vector<hsize_t> off = detail::to_hsize(offset);
-        const std::vector<hsize_t> cnt = detail::to_hsize(count);
-        check(H5Sselect_hyperslab(file_space.id(), H5S_SELECT_SET, off.data(), nullptr, cnt.data(),
-                                  nullptr),
-              w, "cannot select rows");
-        mem_space = detail::make_space(count, {}, w);
-        mem_id = mem_space.id();
-        file_id = file_space.id();
-    }
+    const Selection sel = select_block(file_space, offset, count, w);
+    const hid_t mem_id = sel.mem_id;
+    const hid_t file_id = sel.file_id;
     if (dtype == Dtype::string) {
         const Handle type(check(H5Dget_type(id()), w, "cannot read dtype"), HandleKind::datatype);
         detail::read_strings(id(), true, type.id(), mem_id, file_id, n,
