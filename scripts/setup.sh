@@ -10,6 +10,8 @@ set -euo pipefail
 packages=(
     # toolchain
     build-essential cmake ninja-build pkg-config git clang-format clang-tidy
+    # clang + compiler-rt: the libFuzzer targets (tests/fault/fuzz.sh)
+    clang libclang-rt-14-dev
     # libraries
     libtorch-dev
     # Without libopenblas0-openmp LibTorch's matrix products fall back to reference BLAS (~70x slower).
