@@ -1,0 +1,72 @@
+#pragma once
+/// The per-replicate result file (results-schema/replicate.toml): provenance, training history,
+/// the evaluation embeddings with labels, logits and predictions, and accuracy. Written
+/// atomically: a final name only ever holds a complete file.
+///
+///     sp::ReplicateResult r;  ... fill ...
+///     sp::write_result_file(dir + "/" + r.id + ".h5", r, /*compression=*/4);
+
+#include "sp/plan/plan.hpp"
+#include "sp/train/history.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sp {
+
+/// Where and how a replicate ran (the /provenance group).
+struct Provenance {
+    std::string config_toml; ///< resolved configuration (plan/plan.hpp resolved_toml)
+    std::string sweep_name;
+    std::string hostname;
+    std::string device; ///< "cpu" or "cuda:N"
+    std::string device_name;
+    std::string libtorch_version;
+    bool deterministic = true;
+    std::string start_time; ///< ISO-8601 UTC
+    std::string end_time;
+    std::uint64_t sweep_seed = 0;
+    std::uint64_t replicate_seed = 0;
+    SeedStreams seeds;
+};
+
+/// Everything a replicate's result file holds.
+struct ReplicateResult {
+    std::string id;
+    std::string status = "complete"; ///< "complete" or "failed"
+    std::string error;               ///< the failure's message when status is "failed"
+    Provenance provenance;
+    std::vector<EpochRecord> history;
+    std::int64_t samples = 0;              ///< N evaluation images
+    std::int64_t dim = 0;                  ///< D embedding width
+    std::int64_t classes = 0;              ///< K
+    std::vector<float> embeddings;         ///< N x D, row-major
+    std::vector<std::int64_t> labels;      ///< N
+    std::vector<float> logits;             ///< N x K
+    std::vector<std::int64_t> predictions; ///< N
+    std::vector<std::string> class_names;  ///< K
+    std::string layer = "avgpool";         ///< where the embeddings were taken
+};
+
+/// Current time as "YYYY-MM-DDTHH:MM:SSZ".
+std::string utc_now_iso8601();
+
+/// This machine's host name.
+std::string host_name();
+
+/// Accuracy, per-class accuracy and the K x K confusion matrix (rows: true class, columns:
+/// predicted) of `predictions` against `labels`. Classes with no sample get NaN accuracy.
+struct Accuracy {
+    double overall = 0;
+    std::vector<double> per_class;
+    std::vector<std::int64_t> confusion; ///< K x K, row-major
+};
+Accuracy accuracy_of(const std::vector<std::int64_t>& labels,
+                     const std::vector<std::int64_t>& predictions, std::int64_t classes);
+
+/// Writes `r` to `path` atomically following results-schema/replicate.toml; large datasets use
+/// deflate level `compression` (0-9). Throws IoError.
+void write_result_file(const std::string& path, const ReplicateResult& r, int compression);
+
+} // namespace sp
