@@ -5,15 +5,21 @@
 // With no file it uses the embedded default (sweeps/quick.toml).
 #include "sp/config/fields.hpp"
 #include "sp/config/sweep.hpp"
+#include "sp/mpi/environment.hpp"
+#include "sp/mpi/threads.hpp"
 #include "sp/plan/plan.hpp"
+#include "sp/sweep/replicate.hpp"
 #include "sp/util/error.hpp"
+#include "sp/util/log.hpp"
 #include "sp/util/strings.hpp"
 #include "sp/util/version.hpp"
 
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <sstream>
 
 namespace {
 
@@ -52,6 +58,97 @@ std::string list_keys(bool tsv) {
     return out;
 }
 
+std::string serialize(const sp::ReplicateOutcome& o) {
+    std::ostringstream os;
+    os.precision(17);
+    os << o.id << '\t' << o.status << '\t' << o.accuracy << '\t' << o.seconds << '\t' << o.message;
+    return os.str();
+}
+
+sp::ReplicateOutcome deserialize(const std::string& line) {
+    std::istringstream is(line);
+    sp::ReplicateOutcome o;
+    std::string accuracy, seconds;
+    std::getline(is, o.id, '\t');
+    std::getline(is, o.status, '\t');
+    std::getline(is, accuracy, '\t');
+    std::getline(is, seconds, '\t');
+    std::getline(is, o.message);
+    o.accuracy = std::strtod(accuracy.c_str(), nullptr);
+    o.seconds = std::strtod(seconds.c_str(), nullptr);
+    return o;
+}
+
+std::string outcome_table(const sp::Plan& plan, const std::vector<sp::ReplicateOutcome>& outcomes) {
+    std::ostringstream os;
+    os << "\n#   id                strategy          seed  status     accuracy   seconds  note\n";
+    for (const auto& r : plan.replicates) {
+        const sp::ReplicateOutcome* o = nullptr;
+        for (const auto& x : outcomes) {
+            if (x.id == r.id) o = &x;
+        }
+        char line[512];
+        const std::string status = o ? o->status : "not run";
+        std::string accuracy = "-";
+        if (o && o->status == "complete") {
+            char buf[32];
+            std::snprintf(buf, sizeof buf, "%.4f", o->accuracy);
+            accuracy = buf;
+        }
+        std::snprintf(line, sizeof line, "%-3zu %-16s  %-16s  %4llu  %-9s  %8s  %8.1f  %s\n",
+                      r.index + 1, r.id.c_str(), r.config.al.strategy.c_str(),
+                      static_cast<unsigned long long>(r.seed), status.c_str(), accuracy.c_str(),
+                      o ? o->seconds : 0.0, o ? o->message.c_str() : "");
+        os << line;
+    }
+    return os.str();
+}
+
+/// Runs this rank's replicates (the plan's longest-first static split), gathers the outcomes on
+/// rank 0, prints the table there. Exit code 3 if any replicate failed.
+int run_sweep(sp::Plan plan, int threads, int argc, char** argv) {
+    sp::mpi::Environment env(argc, argv);
+    const sp::mpi::Comm& world = env.world();
+    if (world.size() != plan.ranks) {
+        const auto assigned = sp::assign_ranks(plan.replicates, world.size());
+        for (std::size_t i = 0; i < assigned.size(); ++i) plan.replicates[i].rank = assigned[i];
+        plan.ranks = world.size();
+    }
+    sp::log::set_rank(world.size() > 1 ? world.rank() : -1);
+    sp::RunContext ctx;
+    ctx.threads = threads > 0 ? threads : sp::mpi::threads_per_rank(world);
+    ctx.local_rank = world.local_rank();
+    std::vector<std::string> mine;
+    for (const auto& r : plan.replicates) {
+        if (r.rank != world.rank()) continue;
+        sp::log::info("replicate " + r.id + " (" + r.config.al.strategy + ", seed " +
+                      std::to_string(r.seed) + ") on " + std::to_string(ctx.threads) +
+                      " thread(s)");
+        const sp::ReplicateOutcome o = sp::run_replicate(plan, r, ctx);
+        if (o.status == "failed") sp::log::error("replicate " + r.id + " failed: " + o.message);
+        mine.push_back(serialize(o));
+    }
+    std::string joined;
+    for (const auto& m : mine) joined += m + "\n";
+    const std::vector<std::string> all = world.gather(joined, /*root=*/0);
+    bool failed = false;
+    if (world.rank() == 0) {
+        std::vector<sp::ReplicateOutcome> outcomes;
+        for (const auto& block : all) {
+            std::istringstream lines(block);
+            std::string line;
+            while (std::getline(lines, line)) {
+                if (!line.empty()) outcomes.push_back(deserialize(line));
+            }
+        }
+        std::cout << outcome_table(plan, outcomes) << std::flush;
+        for (const auto& o : outcomes) failed = failed || o.status == "failed";
+        if (failed) std::cout << "\nsome replicates failed: see the table above\n";
+    }
+    failed = world.any_of(failed);
+    return failed ? static_cast<int>(sp::ExitCode::replicates_failed) : 0;
+}
+
 int run(int argc, char** argv) {
     CLI::App app{
         "sp_sweep: seeded baseline and active-learning replicates of ResNet18, in parallel "
@@ -64,6 +161,7 @@ int run(int argc, char** argv) {
     bool dry_run = false;
     bool keys = false;
     int ranks = 0;
+    int threads = 0;
     std::string show;
     std::string format = "table";
     app.add_option("sweep", file, "sweep file (TOML); default: the embedded sweeps/quick.toml");
@@ -73,6 +171,9 @@ int run(int argc, char** argv) {
     app.add_flag("--dry-run", dry_run, "print the plan (replicates, IDs, seeds, ranks) and exit");
     app.add_option("--ranks", ranks, "ranks to plan for (default: the MPI job's size, else 1)")
         ->check(CLI::Range(1, 1 << 20));
+    app.add_option("--threads", threads,
+                   "LibTorch threads per rank (default: the node's cores / ranks on the node)")
+        ->check(CLI::Range(1, 4096));
     app.add_option("--show-config", show,
                    "print the resolved configuration of one replicate (ID or #)");
     app.add_option("--format", format, "plan output: table (for people) or tsv (for scripts)")
@@ -99,8 +200,12 @@ int run(int argc, char** argv) {
         file.empty() ? sp::parse_sweep(sp::embedded_quick_toml(), sp::kEmbeddedQuickName, overrides)
                      : sp::load_sweep(file, overrides);
     const sp::Plan plan = sp::make_plan(sweep, ranks > 0 ? ranks : launcher_ranks());
-    if (launcher_rank() != 0) return 0; // one copy of the plan per job
-
+    const bool printer = launcher_rank() == 0; // one copy of the plan per job
+    if (!dry_run && show.empty() && format == "table") {
+        if (printer) std::cout << sp::format_plan(plan) << std::flush;
+        return run_sweep(plan, threads, argc, argv);
+    }
+    if (!printer) return 0;
     if (!show.empty()) {
         for (const auto& r : plan.replicates) {
             if (r.id == show || std::to_string(r.index + 1) == show) {
@@ -116,11 +221,6 @@ int run(int argc, char** argv) {
         return 0;
     }
     std::cout << sp::format_plan(plan);
-    if (!dry_run) {
-        std::cout
-            << "\nThis build of sp plans sweeps; running replicates arrives with the training "
-               "stage. Nothing was run.\n";
-    }
     return 0;
 }
 

@@ -63,6 +63,21 @@ TEST(Sha256, AgreesWithPythonHashlibOnEveryPaddingLength) {
     EXPECT_EQ(all, out);
 }
 
+// Rule: incremental SHA-256 equals the one-shot digest however the message is cut into pieces.
+TEST(Sha256, IncrementalEqualsOneShot) {
+    std::string message;
+    for (int i = 0; i < 1000; ++i) message += static_cast<char>((i * 131 + 7) % 256);
+    for (std::size_t len : {0U, 1U, 55U, 56U, 63U, 64U, 65U, 119U, 120U, 128U, 1000U}) {
+        const std::string_view m(message.data(), len);
+        for (std::size_t piece : {1U, 3U, 63U, 64U, 65U, 200U}) {
+            sp::Sha256 h;
+            for (std::size_t off = 0; off < len; off += piece) h.update(m.substr(off, piece));
+            h.update({});
+            EXPECT_EQ(h.finish_hex(), sp::sha256_hex(m)) << "length " << len << ", piece " << piece;
+        }
+    }
+}
+
 TEST(EditDistance, HandComputed) {
     EXPECT_EQ(sp::edit_distance("", ""), 0U);
     EXPECT_EQ(sp::edit_distance("kitten", "sitting"), 3U);

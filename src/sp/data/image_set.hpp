@@ -20,8 +20,8 @@ struct ImageSet {
     std::int64_t channels = 0;
     std::int64_t height = 0;
     std::int64_t width = 0;
-    std::vector<std::uint8_t> pixels;  ///< count * channels * height * width bytes
-    std::vector<std::int64_t> labels;  ///< count class indices
+    std::vector<std::uint8_t> pixels; ///< count * channels * height * width bytes
+    std::vector<std::int64_t> labels; ///< count class indices
 
     /// Bytes per image: channels * height * width.
     std::int64_t image_bytes() const { return channels * height * width; }
@@ -36,12 +36,12 @@ struct ImageSet {
 
 /// A dataset: its training and evaluation splits, class names, and where it came from.
 struct DataSplits {
-    std::string name;                      ///< a dataset.name value: "cifar10", ...
+    std::string name; ///< a dataset.name value: "cifar10", ...
     ImageSet train;
-    ImageSet eval;                         ///< the test split (Tiny ImageNet: the val split)
-    std::vector<std::string> class_names;  ///< index -> name ("airplane", or a wnid "n01443537")
-    std::string source;                    ///< directory or cache file it was read from
-    std::string checksum;                  ///< SHA-256 hex of the source files; "" if not computed
+    ImageSet eval;                        ///< the test split (Tiny ImageNet: the val split)
+    std::vector<std::string> class_names; ///< index -> name ("airplane", or a wnid "n01443537")
+    std::string source;                   ///< directory or cache file it was read from
+    std::string checksum;                 ///< SHA-256 hex of the source files; "" if not computed
 };
 
 } // namespace sp

@@ -8,6 +8,7 @@
 ///     sp::TrainState s = trainer.run(train_batches, eval_batches, cfg.train.epochs, {}, hook);
 
 #include "sp/config/experiment.hpp"
+#include "sp/data/batches.hpp"
 #include "sp/train/history.hpp"
 
 #include <torch/torch.h>
@@ -16,12 +17,6 @@
 #include <memory>
 
 namespace sp {
-
-/// One batch: float images [B, C, H, W] and int64 labels [B], on the CPU.
-struct Batch {
-    torch::Tensor images;
-    torch::Tensor labels;
-};
 
 /// What training needs from a data loader: a fixed number of batches per epoch, each a pure
 /// function of (epoch, batch index) so that a resumed run sees the same data in the same order.
@@ -34,6 +29,25 @@ class BatchSource {
     virtual std::int64_t images() const = 0;
     /// Batch `b` (0 <= b < batches()) of epoch `epoch`.
     virtual Batch batch(std::int64_t epoch, std::int64_t b) = 0;
+};
+
+/// A BatchSource over a BatchLoader (data/batches.hpp), which must outlive it.
+class LoaderSource : public BatchSource {
+  public:
+    explicit LoaderSource(BatchLoader& loader) : loader_(loader) {}
+    std::int64_t batches() const override { return loader_.batches_per_epoch(); }
+    std::int64_t images() const override { return loader_.size(); }
+    Batch batch(std::int64_t epoch, std::int64_t b) override {
+        if (loader_.position().epoch != epoch || !started_) {
+            loader_.start_epoch(epoch);
+            started_ = true;
+        }
+        return loader_.batch(b);
+    }
+
+  private:
+    BatchLoader& loader_;
+    bool started_ = false;
 };
 
 /// The optimizer named by `cfg.optimizer` (adam, adamw, sgd with momentum/nesterov/weight decay)

@@ -1,5 +1,6 @@
 #include "sp/util/hash.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace sp {
@@ -55,38 +56,8 @@ void compress(std::array<std::uint32_t, 8>& h, const std::uint8_t* block) {
     h[7] += hh;
 }
 
-} // namespace
-
-std::array<std::uint8_t, 32> sha256(std::string_view data) {
-    std::array<std::uint32_t, 8> h = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                      0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
-    const auto* bytes = reinterpret_cast<const std::uint8_t*>(data.data());
-    const std::size_t n = data.size();
-    std::size_t full = n / 64;
-    for (std::size_t i = 0; i < full; ++i) compress(h, bytes + 64 * i);
-
-    // Padding: 0x80, zeros, then the message length in bits as a big-endian 64-bit integer.
-    std::array<std::uint8_t, 128> tail{};
-    const std::size_t rest = n - 64 * full;
-    std::memcpy(tail.data(), bytes + 64 * full, rest);
-    tail[rest] = 0x80;
-    const std::size_t tail_len = rest + 1 + 8 <= 64 ? 64 : 128;
-    const std::uint64_t bits = static_cast<std::uint64_t>(n) * 8U;
-    for (unsigned i = 0; i < 8; ++i)
-        tail[tail_len - 1 - i] = static_cast<std::uint8_t>(bits >> (8U * i));
-    for (std::size_t off = 0; off < tail_len; off += 64) compress(h, tail.data() + off);
-
-    std::array<std::uint8_t, 32> out{};
-    for (unsigned i = 0; i < 8; ++i) {
-        for (unsigned j = 0; j < 4; ++j)
-            out[4 * i + j] = static_cast<std::uint8_t>(h[i] >> (24U - 8U * j));
-    }
-    return out;
-}
-
-std::string sha256_hex(std::string_view data, std::size_t bytes) {
+std::string to_hex(const std::array<std::uint8_t, 32>& digest, std::size_t bytes) {
     static constexpr char kHex[] = "0123456789abcdef";
-    const auto digest = sha256(data);
     std::string out;
     for (std::size_t i = 0; i < bytes && i < digest.size(); ++i) {
         out += kHex[digest[i] >> 4U];
@@ -94,5 +65,61 @@ std::string sha256_hex(std::string_view data, std::size_t bytes) {
     }
     return out;
 }
+
+} // namespace
+
+std::array<std::uint8_t, 32> sha256(std::string_view data) {
+    Sha256 h;
+    h.update(data);
+    return h.finish();
+}
+
+std::string sha256_hex(std::string_view data, std::size_t bytes) {
+    return to_hex(sha256(data), bytes);
+}
+
+Sha256::Sha256()
+    : state_{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+             0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
+
+void Sha256::update(std::string_view data) {
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(data.data());
+    std::size_t n = data.size();
+    if (n == 0) return; // data() may be null, which memcpy must not see
+    length_ += n;
+    if (block_used_ > 0) {
+        const std::size_t take = std::min(n, block_.size() - block_used_);
+        std::memcpy(block_.data() + block_used_, bytes, take);
+        block_used_ += take;
+        bytes += take;
+        n -= take;
+        if (block_used_ < block_.size()) return;
+        compress(state_, block_.data());
+        block_used_ = 0;
+    }
+    for (; n >= 64; n -= 64, bytes += 64) compress(state_, bytes);
+    if (n > 0) std::memcpy(block_.data(), bytes, n);
+    block_used_ = n;
+}
+
+std::array<std::uint8_t, 32> Sha256::finish() {
+    // Padding: 0x80, zeros, then the message length in bits as a big-endian 64-bit integer.
+    const std::uint64_t bits = length_ * 8U;
+    std::array<std::uint8_t, 72> pad{};
+    pad[0] = 0x80;
+    const std::size_t zeros = (block_used_ < 56 ? 56 : 120) - block_used_;
+    for (unsigned i = 0; i < 8; ++i)
+        pad[zeros + 7 - i] = static_cast<std::uint8_t>(bits >> (8U * i));
+    update(std::string_view(reinterpret_cast<const char*>(pad.data()), zeros + 8));
+
+    std::array<std::uint8_t, 32> out{};
+    for (unsigned i = 0; i < 8; ++i) {
+        for (unsigned j = 0; j < 4; ++j)
+            out[4 * i + j] = static_cast<std::uint8_t>(state_[i] >> (24U - 8U * j));
+    }
+    return out;
+}
+
+std::string Sha256::finish_hex() { return to_hex(finish(), 32); }
 
 } // namespace sp

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Training throughput in one command: sp_bench_train and PyTorch eager (bench/train_peer.py) on
+# the same machine, model (torchvision's resnet18, 10 classes), optimizer (Adam), batch and
+# threads; prints both and the ratios sp / PyTorch. See bench/README.md.
+#
+# usage: bench/train_bench.sh [BUILD_DIR [THREADS]]
+#   build first: cmake --build BUILD_DIR --target sp_bench_train
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+build=${1:-$(dirname "$here")/build}
+threads=${2:-$(nproc)}
+python=${SP_PYTHON:-/usr/bin/python3}
+prog=$build/bench/sp_bench_train
+if [[ ! -x $prog ]]; then
+    echo "train_bench.sh: $prog not found; build it: cmake --build $build --target sp_bench_train" >&2
+    exit 2
+fi
+echo "# $(date -u +%Y-%m-%dT%H:%MZ) on $(hostname): $(nproc) cores," \
+     "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), threads $threads"
+sp_out=$("$prog" --threads "$threads")
+echo "$sp_out"
+py_out=$("$python" "$here/train_peer.py" --threads "$threads")
+echo "$py_out"
+ratio() {
+    local a b
+    a=$(awk -v k="$1" '$1 == "sp" && $2 == k {print $3}' <<<"$sp_out")
+    b=$(awk -v k="$1" '$1 == "torch" && $2 == k {print $3}' <<<"$py_out")
+    awk -v a="$a" -v b="$b" -v k="$1" 'BEGIN {printf "ratio %s sp/torch = %.2f\n", k, a / b}'
+}
+ratio compute
+ratio epoch

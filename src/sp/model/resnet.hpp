@@ -1,0 +1,160 @@
+#pragma once
+/// ResNet18 as torchvision builds it: the same module tree, the same parameter and buffer names
+/// (`named_parameters()` / `named_buffers()` keys equal
+/// `torchvision.models.resnet18().state_dict()` keys, `num_batches_tracked` included), the same
+/// forward computation and the same initialisation, drawn from an explicit seed instead of the
+/// global generator.
+///
+///     sp::ResNet18 net(sp::resnet18_options(config.model, /*dataset_classes=*/10), seed_init);
+///     // sp/model/weights.hpp: ImageNet trunk, this dataset's classifier
+///     sp::load_state_dict_file(*net, config.model.pretrained, sp::LoadOptions{/*skip_fc=*/true});
+///     torch::Tensor logits = net->forward(images);    // [B, classes]
+///     torch::Tensor emb = net->features(images);      // [B, 512 * width], the penultimate layer
+///     sp::ResNetOutputs out = net->forward_with_features(images, {"layer3"});
+///     out.layers.at("layer3");                        // [B, 256 * width], global-average-pooled
+///
+/// Options beyond torchvision, none of which adds a state_dict key:
+/// - `stem = cifar`: conv1 is 3x3 stride 1 padding 1 and there is no max pool. Pooling has no
+///   parameters, so the names are those of the imagenet stem; only conv1.weight's shape differs
+///   ([C, in, 3, 3] instead of [C, in, 7, 7]).
+/// - `width`: every channel count is round(base * width), at least 1 (base 64, 128, 256, 512);
+///   width 1.0 is exactly torchvision's network.
+/// - `dropout`: a torch::nn::Dropout named "dropout" between the pooled features and fc.
+///   Dropout draws its masks from LibTorch's global generator (the caller seeds it from the
+///   replicate's dropout stream); torchvision's resnet18 has no dropout.
+
+#include "sp/config/experiment.hpp"
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace sp {
+
+/// The first layers: torchvision's (7x7 stride 2 + 3x3 max pool) or the CIFAR variant (3x3 stride
+/// 1).
+enum class Stem { imagenet, cifar };
+
+/// Hyperparameters of ResNet18; the defaults build torchvision's resnet18().
+struct ResNet18Options {
+    TORCH_ARG(Stem, stem) = Stem::imagenet;
+    /// Channel multiplier (> 0); 1.0 = torchvision's 64-128-256-512.
+    TORCH_ARG(double, width) = 1.0;
+    /// Outputs of fc (>= 1).
+    TORCH_ARG(std::int64_t, num_classes) = 1000;
+    /// Channels of the input images (>= 1).
+    TORCH_ARG(std::int64_t, in_channels) = 3;
+    /// Dropout probability before fc, in [0, 1); 0 = none.
+    TORCH_ARG(double, dropout) = 0.0;
+};
+
+/// Options from a config: `num_classes` 0 means `dataset_classes`. Throws ConfigError naming the
+/// key (`model.arch`, `model.stem`, `model.width`, `model.dropout`, `model.num_classes`,
+/// `model.extra_layers`) when a value is out of range or names no layer of this network.
+ResNet18Options resnet18_options(const ModelConfig& config, std::int64_t dataset_classes);
+
+/// round(base * width), at least 1: the channel count of a stage at this width multiplier.
+std::int64_t scaled_channels(std::int64_t base, double width);
+
+/// The names forward_with_features() and feature_map() accept for a stem, in forward order:
+/// conv1, bn1, relu, maxpool (imagenet stem only), layer1 .. layer4, avgpool.
+std::vector<std::string> feature_layer_names(Stem stem);
+
+/// torchvision's BasicBlock: conv3x3-bn-relu-conv3x3-bn, plus the identity or a 1x1 conv + bn
+/// `downsample` when the shape changes, then relu.
+class BasicBlockImpl : public torch::nn::Module {
+  public:
+    /// A block from `in_channels` to `out_channels` with the first conv's `stride`.
+    BasicBlockImpl(std::int64_t in_channels, std::int64_t out_channels, std::int64_t stride);
+
+    /// [B, in, H, W] -> [B, out, H / stride, W / stride].
+    torch::Tensor forward(torch::Tensor x);
+
+    /// The convolutions in torchvision's construction order (downsample first, then conv1,
+    /// conv2) and in its module order (conv1, conv2, downsample): initialisation follows both.
+    std::vector<torch::nn::Conv2d> convs_constructed() const;
+    /// The convolutions in registration order: conv1, conv2, downsample's.
+    std::vector<torch::nn::Conv2d> convs_registered() const;
+
+  private:
+    torch::nn::Conv2d conv1_{nullptr};
+    torch::nn::BatchNorm2d bn1_{nullptr};
+    torch::nn::ReLU relu_{nullptr};
+    torch::nn::Conv2d conv2_{nullptr};
+    torch::nn::BatchNorm2d bn2_{nullptr};
+    torch::nn::Sequential downsample_{nullptr}; ///< null when the shape is kept
+};
+TORCH_MODULE(BasicBlock);
+
+/// What forward_with_features() returns.
+struct ResNetOutputs {
+    torch::Tensor logits;                        ///< [B, classes]
+    torch::Tensor features;                      ///< [B, 512 * width], penultimate, before dropout
+    std::map<std::string, torch::Tensor> layers; ///< name -> [B, C] global-average-pooled output
+};
+
+/// ResNet18 (He et al. 2016) as torchvision.models.resnet18 builds it. Inputs are float tensors
+/// [B, in_channels, H, W] on the module's device; H, W >= 32 for the imagenet stem
+/// (>= 1 for the cifar stem).
+class ResNet18Impl : public torch::nn::Module {
+  public:
+    /// Builds the network and initialises it from `init_seed` (see reset_parameters()).
+    /// Construction leaves LibTorch's global generator as it found it. Throws ConfigError on
+    /// out-of-range options.
+    ResNet18Impl(const ResNet18Options& options, std::uint64_t init_seed);
+
+    /// Logits [B, classes].
+    torch::Tensor forward(const torch::Tensor& x);
+
+    /// The penultimate features [B, 512 * width]: layer4's output, global-average-pooled.
+    torch::Tensor features(const torch::Tensor& x);
+
+    /// Logits, penultimate features and, for each of `names` (see feature_layer_names()), that
+    /// module's output global-average-pooled to [B, C]; one forward pass. Throws ConfigError
+    /// naming `model.extra_layers` for a name that is not a layer of this network.
+    ResNetOutputs forward_with_features(const torch::Tensor& x,
+                                        const std::vector<std::string>& names);
+
+    /// The unpooled output [B, C, H', W'] of the layer `name` (see feature_layer_names()); for
+    /// "avgpool" [B, C, 1, 1]. Throws ConfigError for an unknown name.
+    torch::Tensor feature_map(const torch::Tensor& x, const std::string& name);
+
+    /// torchvision's initialisation, drawn from a CPU generator seeded with `seed`: with the
+    /// same seed, the values torchvision's resnet18 gets after `torch.manual_seed(seed)`
+    /// (default-init draws of the constructors, then kaiming_normal_(fan_out, relu) for every
+    /// conv, BN weight 1 and bias 0, fc with nn.Linear's default init). Running statistics are
+    /// reset. The global generator is not used.
+    void reset_parameters(std::uint64_t seed);
+
+    /// Re-initialises fc alone with nn.Linear's default init from `seed` (the paper's protocol:
+    /// pretrained trunk, new classifier).
+    void reset_fc(std::uint64_t seed);
+
+    /// The options the network was built with.
+    const ResNet18Options& options() const noexcept { return options_; }
+
+  private:
+    // Runs the network, handing each layer's output (before any later in-place op) to `tap`;
+    // stops after `last` when it names a layer. Returns layer4's pooled, flattened output.
+    torch::Tensor trunk(const torch::Tensor& x,
+                        const std::function<void(const std::string&, const torch::Tensor&)>& tap,
+                        const std::string& last = "");
+
+    ResNet18Options options_;
+    torch::nn::Conv2d conv1_{nullptr};
+    torch::nn::BatchNorm2d bn1_{nullptr};
+    torch::nn::ReLU relu_{nullptr};
+    torch::nn::MaxPool2d maxpool_{nullptr}; ///< null for the cifar stem
+    std::vector<torch::nn::Sequential> layers_;
+    std::vector<BasicBlock> blocks_; ///< the blocks of layers_, in order
+    torch::nn::AdaptiveAvgPool2d avgpool_{nullptr};
+    torch::nn::Dropout dropout_{nullptr};
+    torch::nn::Linear fc_{nullptr};
+};
+TORCH_MODULE(ResNet18);
+
+} // namespace sp

@@ -1,0 +1,5 @@
+add_test(NAME e2e_sweep_mpi
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/sweep_mpi.sh $<TARGET_FILE:sp_sweep>
+                 $<TARGET_FILE:sp_validate> ${MPIEXEC_EXECUTABLE})
+set_tests_properties(e2e_sweep_mpi PROPERTIES LABELS "e2e;mpi" TIMEOUT 600
+                     ENVIRONMENT "${SP_TEST_ENV}" PROCESSORS 2)
