@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Training throughput in one command: sp_bench_train and PyTorch eager (bench/train_peer.py) on
 # the same machine, model (torchvision's resnet18, 10 classes), optimizer (Adam), batch and
-# threads; prints both and the ratios sp / PyTorch. See bench/README.md.
+# threads; prints both and the ratios sp / PyTorch, against PyTorch as installed and against
+# PyTorch with sp's allocator settings. See bench/README.md.
 #
 # usage: bench/train_bench.sh [BUILD_DIR [THREADS]]
 #   build first: cmake --build BUILD_DIR --target sp_bench_train
@@ -21,11 +22,19 @@ sp_out=$("$prog" --threads "$threads")
 echo "$sp_out"
 py_out=$("$python" "$here/train_peer.py" --threads "$threads")
 echo "$py_out"
+# The peer again with the allocator settings sp makes itself (sp::tune_allocator), so that the
+# second pair of ratios compares the frameworks alone.
+py_tuned=$(MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 \
+    MALLOC_TOP_PAD_=268435456 "$python" "$here/train_peer.py" --threads "$threads" | sed 's/^torch/torch-tuned/')
+echo "$py_tuned"
 ratio() {
     local a b
     a=$(awk -v k="$1" '$1 == "sp" && $2 == k {print $3}' <<<"$sp_out")
-    b=$(awk -v k="$1" '$1 == "torch" && $2 == k {print $3}' <<<"$py_out")
-    awk -v a="$a" -v b="$b" -v k="$1" 'BEGIN {printf "ratio %s sp/torch = %.2f\n", k, a / b}'
+    b=$(awk -v k="$1" -v p="$2" '$1 == p && $2 == k {print $3}' <<<"$py_out
+$py_tuned")
+    awk -v a="$a" -v b="$b" -v k="$1" -v p="$2" 'BEGIN {printf "ratio %s sp/%s = %.2f\n", k, p, a / b}'
 }
-ratio compute
-ratio epoch
+ratio compute torch
+ratio epoch torch
+ratio compute torch-tuned
+ratio epoch torch-tuned

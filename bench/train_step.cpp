@@ -9,6 +9,7 @@
 #include "sp/data/subset.hpp"
 #include "sp/model/resnet.hpp"
 #include "sp/train/trainer.hpp"
+#include "sp/util/memory.hpp"
 
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
@@ -56,7 +57,10 @@ int main(int argc, char** argv) {
     app.add_option("--image", image, "input side for the compute benchmark");
     app.add_option("--subset", subset, "Fashion-MNIST training images per epoch (epoch)");
     app.add_option("--data", data, "Fashion-MNIST IDX directory");
+    bool default_malloc = false;
+    app.add_flag("--default-malloc", default_malloc, "keep glibc's allocator defaults");
     CLI11_PARSE(app, argc, argv);
+    if (!default_malloc) sp::tune_allocator();
 
     torch::set_num_threads(threads);
     sp::ModelConfig mc; // torchvision's resnet18 (width 1, ImageNet stem), 10 classes

@@ -11,6 +11,7 @@
 #include "sp/sweep/replicate.hpp"
 #include "sp/util/error.hpp"
 #include "sp/util/log.hpp"
+#include "sp/util/memory.hpp"
 #include "sp/util/strings.hpp"
 #include "sp/util/version.hpp"
 
@@ -107,6 +108,7 @@ std::string outcome_table(const sp::Plan& plan, const std::vector<sp::ReplicateO
 /// Runs this rank's replicates (the plan's longest-first static split), gathers the outcomes on
 /// rank 0, prints the table there. Exit code 3 if any replicate failed.
 int run_sweep(sp::Plan plan, int threads, int argc, char** argv) {
+    sp::tune_allocator();
     sp::mpi::Environment env(argc, argv);
     const sp::mpi::Comm& world = env.world();
     if (world.size() != plan.ranks) {

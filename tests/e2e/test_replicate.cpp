@@ -16,14 +16,15 @@
 namespace {
 
 sp::Plan tiny_plan(const std::string& out_dir, int epochs = 3) {
-    const std::string text = "[sweep]\nname = \"tiny\"\nseed = 11\nseeds = 1\n"
-                             "[dataset]\nname = \"synthetic\"\n"
-                             "[dataset.synthetic]\nclasses = 4\ntrain_size = 96\neval_size = 48\n"
-                             "image_size = 16\nchannels = 3\n"
-                             "[model]\nstem = \"cifar\"\nwidth = 0.125\n"
-                             "[train]\noptimizer = \"adam\"\nlr = 0.003\nbatch_size = 16\n"
-                             "eval_batch_size = 32\ncheckpoint_every = 1\nepochs = " +
-                             std::to_string(epochs) + "\n[output]\ndir = \"" + out_dir + "\"\n";
+    const std::string text =
+        "[sweep]\nname = \"tiny\"\nseed = 11\nseeds = 1\n"
+        "[dataset]\nname = \"synthetic\"\n"
+        "[dataset.synthetic]\nclasses = 4\ntrain_size = 96\neval_size = 48\n"
+        "image_size = 16\nchannels = 3\n"
+        "[model]\nstem = \"cifar\"\nwidth = 0.125\nextra_layers = [\"layer3\"]\n"
+        "[train]\noptimizer = \"adam\"\nlr = 0.003\nbatch_size = 16\n"
+        "eval_batch_size = 32\ncheckpoint_every = 1\nepochs = " +
+        std::to_string(epochs) + "\n[output]\ndir = \"" + out_dir + "\"\n";
     return sp::make_plan(sp::parse_sweep(text, "tiny.toml"));
 }
 
@@ -63,6 +64,9 @@ TEST(Replicate, LearnsAndWritesAValidResult) {
     EXPECT_EQ(got.loss.size(), 3U);
     EXPECT_LT(got.loss.back(), got.loss.front());
     EXPECT_FALSE(std::filesystem::exists(sp::checkpoint_path(r))) << "the result supersedes it";
+    EXPECT_EQ(sp::h5::File::open(path).shape("/eval/extra/layer3"),
+              (std::vector<std::uint64_t>{48, 32}))
+        << "layer3 of width 0.125: 256 / 8 channels";
 
     const sp::ReplicateOutcome again = sp::run_replicate(plan, r, sp::RunContext{});
     EXPECT_EQ(again.status, "skipped") << "a complete result is not redone";

@@ -41,11 +41,18 @@ void embed(ResNet18& model, BatchLoader& loader, torch::Device device,
     model->eval();
     loader.start_epoch(0);
     std::vector<torch::Tensor> features, logits, labels;
+    std::map<std::string, std::vector<torch::Tensor>> extra;
     while (std::optional<Batch> b = loader.next()) {
         ResNetOutputs o = model->forward_with_features(b->images.to(device), extra_layers);
         features.push_back(o.features.to(torch::kCPU, torch::kFloat32));
         logits.push_back(o.logits.to(torch::kCPU, torch::kFloat32));
         labels.push_back(b->labels);
+        for (auto& [name, t] : o.layers) extra[name].push_back(t.to(torch::kCPU, torch::kFloat32));
+    }
+    for (auto& [name, parts] : extra) {
+        const torch::Tensor e = torch::cat(parts).contiguous();
+        out.extra[name] = {
+            e.size(1), std::vector<float>(e.data_ptr<float>(), e.data_ptr<float>() + e.numel())};
     }
     const torch::Tensor f = torch::cat(features).contiguous();
     const torch::Tensor l = torch::cat(logits).contiguous();

@@ -94,6 +94,12 @@ void write_eval(h5::File& f, const ReplicateResult& r, int compression) {
         g.write("confusion", a.confusion, {k, k});
     }
     if (!r.class_names.empty()) g.write("class_names", r.class_names);
+    for (const auto& [name, layer] : r.extra) {
+        const auto width = static_cast<std::uint64_t>(layer.first);
+        SP_CHECK(layer.second.size() == n * width, "extra layer features are N x C");
+        g.require_group("extra").write(name, layer.second, {n, width},
+                                       matrix_options(n, width, compression));
+    }
 }
 
 } // namespace

@@ -10,6 +10,7 @@
 #include "sp/train/history.hpp"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,8 @@ struct ReplicateResult {
     std::vector<std::int64_t> predictions; ///< N
     std::vector<std::string> class_names;  ///< K
     std::string layer = "avgpool";         ///< where the embeddings were taken
+    /// model.extra_layers: name -> (C, pooled features N x C row-major): /eval/extra/<name>.
+    std::map<std::string, std::pair<std::int64_t, std::vector<float>>> extra;
 };
 
 /// Current time as "YYYY-MM-DDTHH:MM:SSZ".
