@@ -103,6 +103,21 @@ TEST(Replicate, StoppedAndResumedEqualsUninterrupted) {
     EXPECT_EQ(a.eval_accuracy, b.eval_accuracy);
 }
 
+TEST(Replicate, DivergedTrainingFailsNamingEpochAndStep) {
+    sp::test::TempDir dir("sp-replicate");
+    const std::string text = "[dataset]\nname = \"synthetic\"\n"
+                             "[dataset.synthetic]\nclasses = 3\ntrain_size = 48\neval_size = 12\n"
+                             "image_size = 8\n[model]\nstem = \"cifar\"\nwidth = 0.0625\n"
+                             "[train]\noptimizer = \"sgd\"\nlr = 1e30\nmomentum = 0.0\n"
+                             "batch_size = 16\nepochs = 2\n[output]\ndir = \"" +
+                             dir.path() + "\"\n";
+    const sp::Plan plan = sp::make_plan(sp::parse_sweep(text, "nan.toml"));
+    const sp::ReplicateOutcome o = sp::run_replicate(plan, plan.replicates[0], sp::RunContext{});
+    EXPECT_EQ(o.status, "failed");
+    EXPECT_NE(o.message.find("training diverged: loss is"), std::string::npos) << o.message;
+    EXPECT_NE(o.message.find("at epoch 0, step "), std::string::npos) << o.message;
+}
+
 TEST(Replicate, BadDataFailsWithAResultFileNamingTheProblem) {
     sp::test::TempDir dir("sp-replicate");
     const std::string text = "[dataset]\nname = \"cifar10\"\nroot = \"" + dir.file("nowhere") +
