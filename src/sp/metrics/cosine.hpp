@@ -1,0 +1,60 @@
+#pragma once
+/// Cosine-similarity statistics of embeddings: histograms and moments over all unique pairs,
+/// within-class pairs and between-class pairs, the paper's N x N variant, and the cosine matrix of
+/// the class-mean embeddings.
+///
+/// Rows are L2-normalised in double (a zero row stays zero, so its cosine with anything is 0, as
+/// with scikit-learn's `normalize`). Products are computed `chunk_rows` rows at a time, each dot
+/// product summed in double in a fixed order, so memory is O(chunk_rows x N). Every cosine is
+/// clipped into
+/// [-1, 1] before it is counted, so all statistics (histogram, mean, std, min, max) use the clipped
+/// values. Results are deterministic and do not depend on `threads` or `chunk_rows`: sums are kept
+/// per row (row i owns the pairs (i, j), j > i, or all j for the N x N variant) and combined in row
+/// order.
+
+#include <cstdint>
+#include <vector>
+
+namespace sp {
+
+struct CosineOptions {
+    std::int64_t bins = 50;         ///< histogram bins of equal width over [-1, 1]
+    bool full_matrix = false;       ///< also compute the paper's N x N variant (diagonal included)
+    std::int64_t chunk_rows = 1024; ///< rows per product block
+    int threads = 0;                ///< intra-op threads; 0 keeps LibTorch's current setting
+};
+
+/// Statistics of one set of cosine values.
+struct CosineSetStats {
+    std::int64_t count = 0;              ///< number of values (pairs)
+    std::vector<std::int64_t> histogram; ///< numpy.histogram(values, bins, range=(-1, 1)) counts
+    double mean = 0.0;                   ///< NaN when count == 0
+    double std = 0.0;                    ///< population standard deviation; NaN when count == 0
+    double min = 0.0;                    ///< NaN when count == 0
+    double max = 0.0;                    ///< NaN when count == 0
+    double q25 = 0.0;                    ///< quantiles from the histogram, linear within a bin;
+    double q50 = 0.0;                    ///< accurate to quantile_resolution; NaN when count == 0
+    double q75 = 0.0;
+};
+
+struct CosineStats {
+    std::int64_t bins = 0;
+    double quantile_resolution = 0.0; ///< histogram bin width, 2 / bins
+    CosineSetStats all;               ///< unique pairs i < j
+    CosineSetStats within;            ///< unique pairs i < j with labels[i] == labels[j]
+    CosineSetStats between;           ///< unique pairs i < j with labels[i] != labels[j]
+    bool has_full = false;            ///< whether `full` was computed (options.full_matrix)
+    CosineSetStats full;              ///< all N x N entries, diagonal included (the paper's)
+    std::int64_t classes = 0;
+    /// classes x classes, row-major: cosine of the class-mean embeddings (means of the raw rows,
+    /// in double). A class with no rows has a zero mean, whose cosines are 0.
+    std::vector<double> class_means_cosine;
+};
+
+/// `x` is n x d float32, row-major; `labels` has n entries in [0, classes).
+/// Throws DataError on bad shapes or labels, ConfigError on bad options.
+CosineStats cosine_statistics(const float* x, std::int64_t n, std::int64_t d,
+                              const std::int64_t* labels, std::int64_t classes,
+                              const CosineOptions& opt = {});
+
+} // namespace sp
