@@ -6,6 +6,7 @@
 #include "sp/data/facts.hpp"
 #include "sp/data/readers.hpp"
 #include "sp/util/error.hpp"
+#include "sp/util/main.hpp"
 
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
@@ -149,13 +150,5 @@ int run(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
-    try {
-        return run(argc, argv);
-    } catch (const sp::Error& e) {
-        std::cerr << "sp_bench_data_pipeline: " << e.what() << "\n";
-        return e.exit_code();
-    } catch (const std::exception& e) {
-        std::cerr << "sp_bench_data_pipeline: internal error: " << e.what() << "\n";
-        return static_cast<int>(sp::ExitCode::bug);
-    }
+    return sp::guarded_main("sp_bench_data_pipeline", [&] { return run(argc, argv); });
 }

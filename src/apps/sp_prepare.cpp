@@ -10,6 +10,7 @@
 #include "sp/data/cache.hpp"
 #include "sp/data/load.hpp"
 #include "sp/util/error.hpp"
+#include "sp/util/main.hpp"
 #include "sp/util/version.hpp"
 
 #include <CLI/CLI.hpp>
@@ -87,13 +88,5 @@ int run(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
-    try {
-        return run(argc, argv);
-    } catch (const sp::Error& e) {
-        std::cerr << "sp_prepare: " << e.what() << "\n";
-        return e.exit_code();
-    } catch (const std::exception& e) {
-        std::cerr << "sp_prepare: internal error: " << e.what() << "\n";
-        return static_cast<int>(sp::ExitCode::bug);
-    }
+    return sp::guarded_main("sp_prepare", [&] { return run(argc, argv); });
 }

@@ -11,6 +11,7 @@
 #include "sp/sweep/replicate.hpp"
 #include "sp/util/error.hpp"
 #include "sp/util/log.hpp"
+#include "sp/util/main.hpp"
 #include "sp/util/memory.hpp"
 #include "sp/util/strings.hpp"
 #include "sp/util/version.hpp"
@@ -229,13 +230,5 @@ int run(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
-    try {
-        return run(argc, argv);
-    } catch (const sp::Error& e) {
-        std::cerr << "sp_sweep: " << e.what() << "\n";
-        return e.exit_code();
-    } catch (const std::exception& e) {
-        std::cerr << "sp_sweep: internal error: " << e.what() << "\n";
-        return static_cast<int>(sp::ExitCode::bug);
-    }
+    return sp::guarded_main("sp_sweep", [&] { return run(argc, argv); });
 }

@@ -6,6 +6,7 @@
 // invalid or unreadable (or the arguments are bad).
 #include "sp/io/schema.hpp"
 #include "sp/util/error.hpp"
+#include "sp/util/main.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -23,26 +24,22 @@ int main(int argc, char** argv) {
                    "schema file (used for every file) or directory of <file_kind>.toml; default: "
                    "$SP_SCHEMA_DIR, else the source tree's results-schema/, else built in");
     app.add_flag("-q,--quiet", quiet, "print only errors: no 'ok' lines, no notes");
-    try {
-        app.parse(argc, argv);
-        sp::io::SchemaSet schemas(schema_path);
-        bool all_valid = true;
-        for (const std::string& file : files) {
-            const sp::io::ValidationReport report = sp::io::validate(file, schemas);
-            for (const std::string& line : report.lines(!quiet)) std::cout << line << '\n';
-            if (report.valid() && !quiet) std::cout << file << ": ok\n";
-            all_valid = all_valid && report.valid();
+    return sp::guarded_main("sp_validate", [&] {
+        try {
+            app.parse(argc, argv);
+            sp::io::SchemaSet schemas(schema_path);
+            bool all_valid = true;
+            for (const std::string& file : files) {
+                const sp::io::ValidationReport report = sp::io::validate(file, schemas);
+                for (const std::string& line : report.lines(!quiet)) std::cout << line << '\n';
+                if (report.valid() && !quiet) std::cout << file << ": ok\n";
+                all_valid = all_valid && report.valid();
+            }
+            std::cout.flush();
+            return static_cast<int>(all_valid ? sp::ExitCode::ok : sp::ExitCode::bad_input);
+        } catch (const CLI::ParseError& e) {
+            // --help exits 0; every argument error is "bad input" (2), not CLI11's own codes.
+            return app.exit(e) == 0 ? 0 : static_cast<int>(sp::ExitCode::bad_input);
         }
-        std::cout.flush();
-        return static_cast<int>(all_valid ? sp::ExitCode::ok : sp::ExitCode::bad_input);
-    } catch (const CLI::ParseError& e) {
-        // --help exits 0; every argument error is "bad input" (2), not CLI11's own codes.
-        return app.exit(e) == 0 ? 0 : static_cast<int>(sp::ExitCode::bad_input);
-    } catch (const sp::Error& e) {
-        std::cerr << "sp_validate: " << e.what() << '\n';
-        return e.exit_code();
-    } catch (const std::exception& e) {
-        std::cerr << "sp_validate: internal error: " << e.what() << '\n';
-        return static_cast<int>(sp::ExitCode::bug);
-    }
+    });
 }

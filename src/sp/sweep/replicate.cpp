@@ -67,7 +67,7 @@ void embed(ResNet18& model, BatchLoader& loader, torch::Device device,
     out.predictions.assign(p.data_ptr<std::int64_t>(), p.data_ptr<std::int64_t>() + p.numel());
 }
 
-ReplicateOutcome train_baseline(const Plan& plan, const Replicate& r, const RunContext& ctx,
+ReplicateOutcome train_baseline(const Replicate& r, const RunContext& ctx,
                                 ReplicateResult& result) {
     const Experiment& cfg = r.config;
     const auto t0 = std::chrono::steady_clock::now();
@@ -161,7 +161,6 @@ ReplicateOutcome train_baseline(const Plan& plan, const Replicate& r, const RunC
     outcome.status = "complete";
     outcome.accuracy = accuracy_of(result.labels, result.predictions, result.classes).overall;
     outcome.seconds = seconds_since(t0);
-    (void)plan;
     return outcome;
 }
 
@@ -210,7 +209,7 @@ ReplicateOutcome run_replicate(const Plan& plan, const Replicate& r, const RunCo
     p.replicate_seed = r.seed;
     p.seeds = r.seeds;
     try {
-        return train_baseline(plan, r, ctx, result);
+        return train_baseline(r, ctx, result);
     } catch (const Error& e) {
         result.status = "failed";
         result.error = e.what();

@@ -52,26 +52,6 @@ void write_provenance(h5::File& f, const Provenance& p) {
     s.write_attribute("seed_tsne", p.seeds.tsne);
 }
 
-void write_history(h5::File& f, const std::vector<EpochRecord>& history) {
-    h5::Group g = f.create_group("/history");
-    std::vector<std::int32_t> epoch;
-    std::vector<double> loss, train_acc, eval_acc, seconds, ips;
-    for (const auto& r : history) {
-        epoch.push_back(r.epoch);
-        loss.push_back(r.loss);
-        train_acc.push_back(r.train_accuracy);
-        eval_acc.push_back(r.eval_accuracy);
-        seconds.push_back(r.seconds);
-        ips.push_back(r.images_per_second);
-    }
-    g.write("epoch", epoch);
-    g.write("loss", loss);
-    g.write("train_accuracy", train_acc);
-    g.write("eval_accuracy", eval_acc);
-    g.write("seconds", seconds);
-    g.write("images_per_second", ips);
-}
-
 void write_eval(h5::File& f, const ReplicateResult& r, int compression) {
     const auto n = static_cast<std::uint64_t>(r.samples);
     const auto d = static_cast<std::uint64_t>(r.dim);
@@ -159,7 +139,7 @@ void write_result_file(const std::string& path, const ReplicateResult& r, int co
     f.write_attribute("status", r.status);
     if (r.status == "failed") f.write_attribute("error", r.error);
     write_provenance(f, r.provenance);
-    if (!r.history.empty()) write_history(f, r.history);
+    if (!r.history.empty()) write_history(f, "/history", r.history);
     if (r.status == "complete") write_eval(f, r, compression);
     out.commit();
 }

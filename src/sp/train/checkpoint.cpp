@@ -117,23 +117,7 @@ void save_checkpoint(const std::string& path, const std::string& replicate_id,
         }
     }
 
-    h5::Group hist = f.create_group("/history");
-    std::vector<std::int32_t> epoch;
-    std::vector<double> loss, train_acc, eval_acc, seconds, ips;
-    for (const auto& r : state.history) {
-        epoch.push_back(r.epoch);
-        loss.push_back(r.loss);
-        train_acc.push_back(r.train_accuracy);
-        eval_acc.push_back(r.eval_accuracy);
-        seconds.push_back(r.seconds);
-        ips.push_back(r.images_per_second);
-    }
-    hist.write("epoch", epoch);
-    hist.write("loss", loss);
-    hist.write("train_accuracy", train_acc);
-    hist.write("eval_accuracy", eval_acc);
-    hist.write("seconds", seconds);
-    hist.write("images_per_second", ips);
+    write_history(f, "/history", state.history);
     out.commit();
 }
 
@@ -191,17 +175,7 @@ std::optional<TrainState> load_checkpoint(const std::string& path, const std::st
         }
     }
 
-    const h5::Group hist = f.open_group("/history");
-    const auto epoch = hist.read<std::int32_t>("epoch");
-    const auto loss = hist.read<double>("loss");
-    const auto train_acc = hist.read<double>("train_accuracy");
-    const auto eval_acc = hist.read<double>("eval_accuracy");
-    const auto seconds = hist.read<double>("seconds");
-    const auto ips = hist.read<double>("images_per_second");
-    for (std::size_t i = 0; i < epoch.size(); ++i) {
-        state.history.push_back(
-            {epoch[i], loss.at(i), train_acc.at(i), eval_acc.at(i), seconds.at(i), ips.at(i)});
-    }
+    state.history = read_history(f, "/history");
     return state;
 }
 

@@ -1,7 +1,10 @@
 #pragma once
 /// What training records as it goes: one record per epoch, and where training stands.
 
+#include "sp/io/h5.hpp"
+
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace sp {
@@ -24,5 +27,13 @@ struct TrainState {
     std::int64_t scale_good_steps = 0; ///< finite steps since the scale last changed
     std::vector<EpochRecord> history;
 };
+
+/// Writes `history` as the datasets of a new group `path` (epoch, loss, train_accuracy,
+/// eval_accuracy, seconds, images_per_second; results-schema/replicate.toml). Throws IoError.
+void write_history(h5::Location& where, const std::string& path,
+                   const std::vector<EpochRecord>& history);
+
+/// Reads what write_history wrote. Throws IoError on a missing dataset or a wrong dtype.
+std::vector<EpochRecord> read_history(const h5::Location& where, const std::string& path);
 
 } // namespace sp
