@@ -1,8 +1,9 @@
 // metrics/clusters against scikit-learn 1.x (Debian's /usr/bin/python3): silhouette_score and
 // silhouette_samples (metric "euclidean" and "cosine") and davies_bouldin_score on float32
 // embeddings (given to sklearn as float64), with a singleton class, an empty class index and a
-// zero row. Agreement within 1e-9 relative to max(|expected|, 1); results bit-identical across
-// thread counts and chunk sizes.
+// zero row. Agreement within 1e-9 relative to max(|expected|, 1) for the exact path and the cosine
+// O(N K d) path, 1e-6 for the float32-GEMM euclidean path; every path bit-identical across thread
+// counts, the exact path also across chunk sizes.
 #include "sp/metrics/clusters.hpp"
 
 #include "sp/util/error.hpp"
@@ -111,20 +112,21 @@ Expected oracle(const Data& data, const TempDir& dir) {
 }
 
 constexpr double kTol = 1e-9;
+constexpr double kTolFloatGemm = 1e-6;
 
 double rel_err(double got, double want) {
     return std::abs(got - want) / std::max(std::abs(want), 1.0);
 }
 
 void expect_silhouette(const sp::Silhouette& got, double mean, const std::vector<double>& samples,
-                       const Data& data, const char* what) {
+                       const Data& data, const std::string& what, double tol) {
     SCOPED_TRACE(what);
-    EXPECT_LE(rel_err(got.mean, mean), kTol) << got.mean << " vs " << mean;
+    EXPECT_LE(rel_err(got.mean, mean), tol) << got.mean << " vs " << mean;
     ASSERT_EQ(got.samples.size(), samples.size());
     double worst = 0.0;
     for (std::size_t i = 0; i < samples.size(); ++i) {
         worst = std::max(worst, rel_err(got.samples[i], samples[i]));
-        EXPECT_LE(rel_err(got.samples[i], samples[i]), kTol) << "sample " << i;
+        EXPECT_LE(rel_err(got.samples[i], samples[i]), tol) << "sample " << i;
     }
     std::vector<double> sum(static_cast<std::size_t>(data.classes), 0.0);
     std::vector<double> count(sum.size(), 0.0);
@@ -137,7 +139,7 @@ void expect_silhouette(const sp::Silhouette& got, double mean, const std::vector
         if (count[k] == 0.0) {
             EXPECT_TRUE(std::isnan(got.per_class[k])) << "class " << k;
         } else {
-            EXPECT_LE(rel_err(got.per_class[k], sum[k] / count[k]), kTol) << "class " << k;
+            EXPECT_LE(rel_err(got.per_class[k], sum[k] / count[k]), tol) << "class " << k;
         }
     }
     std::cout << "[ worst ] " << what << ": " << worst << " (samples), " << rel_err(got.mean, mean)
@@ -148,14 +150,19 @@ void check_against_sklearn(const Data& data) {
     if (!have_sklearn()) GTEST_SKIP() << python() << " lacks scikit-learn";
     TempDir dir("clusters");
     const Expected e = oracle(data, dir);
-    sp::ClusterOptions opt;
-    opt.per_sample = true;
-    const auto eu = sp::silhouette(data.x.data(), data.n, data.d, data.labels.data(), data.classes,
-                                   sp::Distance::euclidean, opt);
-    expect_silhouette(eu, e.sil_euclidean, e.samples_euclidean, data, "euclidean");
-    const auto co = sp::silhouette(data.x.data(), data.n, data.d, data.labels.data(), data.classes,
-                                   sp::Distance::cosine, opt);
-    expect_silhouette(co, e.sil_cosine, e.samples_cosine, data, "cosine");
+    for (bool exact : {false, true}) {
+        sp::ClusterOptions opt;
+        opt.per_sample = true;
+        opt.exact = exact;
+        const std::string path = exact ? " (exact)" : " (fast)";
+        const auto eu = sp::silhouette(data.x.data(), data.n, data.d, data.labels.data(),
+                                       data.classes, sp::Distance::euclidean, opt);
+        expect_silhouette(eu, e.sil_euclidean, e.samples_euclidean, data, "euclidean" + path,
+                          exact ? kTol : kTolFloatGemm);
+        const auto co = sp::silhouette(data.x.data(), data.n, data.d, data.labels.data(),
+                                       data.classes, sp::Distance::cosine, opt);
+        expect_silhouette(co, e.sil_cosine, e.samples_cosine, data, "cosine" + path, kTol);
+    }
     const double db =
         sp::davies_bouldin(data.x.data(), data.n, data.d, data.labels.data(), data.classes);
     EXPECT_LE(rel_err(db, e.davies_bouldin), kTol) << db << " vs " << e.davies_bouldin;
@@ -188,21 +195,32 @@ TEST(ClustersOracle, D2SixClassesSmall) {
 TEST(Clusters, ThreadsAndChunksBitIdentical) {
     const Data data = make_data(700, 32, 8, 5, 1, 3, 4);
     const int threads = torch::get_num_threads();
-    for (auto metric : {sp::Distance::euclidean, sp::Distance::cosine}) {
-        sp::ClusterOptions ref_opt;
-        ref_opt.per_sample = true;
-        torch::set_num_threads(1);
-        const auto ref = sp::silhouette(data.x.data(), data.n, data.d, data.labels.data(),
-                                        data.classes, metric, ref_opt);
-        for (int t : {1, 2}) {
-            torch::set_num_threads(t);
-            for (std::int64_t chunk : {1024, 700, 256, 33, 1}) {
-                sp::ClusterOptions opt;
-                opt.per_sample = true;
-                opt.chunk = chunk;
-                const auto got = sp::silhouette(data.x.data(), data.n, data.d, data.labels.data(),
-                                                data.classes, metric, opt);
-                EXPECT_TRUE(same_bits(ref, got)) << "threads " << t << " chunk " << chunk;
+    for (bool exact : {true, false}) {
+        for (auto metric : {sp::Distance::euclidean, sp::Distance::cosine}) {
+            sp::ClusterOptions ref_opt;
+            ref_opt.per_sample = true;
+            ref_opt.exact = exact;
+            torch::set_num_threads(1);
+            const auto ref = sp::silhouette(data.x.data(), data.n, data.d, data.labels.data(),
+                                            data.classes, metric, ref_opt);
+            for (int t : {1, 2, 3}) {
+                torch::set_num_threads(t);
+                for (std::int64_t chunk : {0, 700, 256, 33, 1}) {
+                    sp::ClusterOptions opt = ref_opt;
+                    opt.chunk = chunk;
+                    const auto got = sp::silhouette(data.x.data(), data.n, data.d,
+                                                    data.labels.data(), data.classes, metric, opt);
+                    const bool chunk_matters = !exact && metric == sp::Distance::euclidean;
+                    if (!chunk_matters || chunk == 0) {
+                        EXPECT_TRUE(same_bits(ref, got))
+                            << "exact " << exact << " threads " << t << " chunk " << chunk;
+                    } else {
+                        EXPECT_LE(rel_err(got.mean, ref.mean), kTolFloatGemm) << "chunk " << chunk;
+                        for (std::size_t i = 0; i < ref.samples.size(); ++i)
+                            ASSERT_LE(rel_err(got.samples[i], ref.samples[i]), kTolFloatGemm)
+                                << "chunk " << chunk << " sample " << i;
+                    }
+                }
             }
         }
     }

@@ -186,7 +186,7 @@ TEST_P(CosineOracle, MatchesNumpyAndSklearn) {
         EXPECT_NEAR(s.class_means_cosine[i], cm[i], 1e-12) << "class_means[" << i << "]";
 }
 
-INSTANTIATE_TEST_SUITE_P(Sizes, CosineOracle, ::testing::Values(2, 9, 37, 256, 601));
+INSTANTIATE_TEST_SUITE_P(Sizes, CosineOracle, ::testing::Values(2, 9, 37, 256, 601, 1500));
 
 bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
@@ -249,7 +249,7 @@ TEST(CosineInput, RejectsBadLabelsAndOptions) {
     EXPECT_THROW(sp::cosine_statistics(data.x.data(), 10, kD, data.labels.data(), kK, opt),
                  sp::ConfigError);
     opt = {};
-    opt.chunk_rows = 0;
+    opt.chunk_rows = -1;
     EXPECT_THROW(sp::cosine_statistics(data.x.data(), 10, kD, data.labels.data(), kK, opt),
                  sp::ConfigError);
 }

@@ -61,20 +61,53 @@ torch::Tensor to_double(const float* x, std::int64_t n, std::int64_t d) {
 
 } // namespace
 
-Silhouette silhouette(const float* x, std::int64_t n, std::int64_t d, const std::int64_t* labels,
-                      std::int64_t classes, Distance metric, const ClusterOptions& opt) {
-    const auto count = class_counts("silhouette", n, d, labels, classes);
-    if (opt.chunk < 1) {
-        throw DataError("silhouette: chunk must be >= 1, got " + std::to_string(opt.chunk));
-    }
-    const auto K = static_cast<std::size_t>(classes);
-    const auto N = static_cast<std::size_t>(n);
-    const auto D = static_cast<std::size_t>(d);
-    torch::NoGradGuard no_grad;
-    torch::Tensor rows = to_double(x, n, d);
-    double* r = rows.data_ptr<double>();
+namespace {
 
-    // Squared norms (euclidean) or unit rows (cosine), each summed in a fixed order.
+/// Per-sample silhouettes from each sample's summed distances to every class (own class without
+/// the sample itself), then the means.
+Silhouette finish_silhouette(const std::vector<double>& sums,
+                             const std::vector<std::int64_t>& count, const std::int64_t* labels,
+                             std::size_t N, bool per_sample) {
+    const std::size_t K = count.size();
+    std::vector<double> s(N, 0.0);
+    at::parallel_for(0, static_cast<std::int64_t>(N), 256, [&](std::int64_t b, std::int64_t e) {
+        for (auto i = static_cast<std::size_t>(b); i < static_cast<std::size_t>(e); ++i) {
+            const double* si = &sums[i * K];
+            const auto own = static_cast<std::size_t>(labels[i]);
+            if (count[own] <= 1) continue; // alone in its class: 0, as sklearn
+            const double a = si[own] / static_cast<double>(count[own] - 1);
+            double bmin = std::numeric_limits<double>::infinity();
+            for (std::size_t k = 0; k < K; ++k) {
+                if (k == own || count[k] == 0) continue;
+                bmin = std::min(bmin, si[k] / static_cast<double>(count[k]));
+            }
+            const double denom = std::max(a, bmin);
+            s[i] = denom > 0.0 ? (bmin - a) / denom : 0.0;
+        }
+    });
+    Silhouette out;
+    std::vector<double> class_sum(K, 0.0);
+    double total = 0.0;
+    for (std::size_t i = 0; i < N; ++i) {
+        total += s[i];
+        class_sum[static_cast<std::size_t>(labels[i])] += s[i];
+    }
+    out.mean = total / static_cast<double>(N);
+    out.per_class.resize(K);
+    for (std::size_t k = 0; k < K; ++k) {
+        out.per_class[k] = count[k] > 0 ? class_sum[k] / static_cast<double>(count[k])
+                                        : std::numeric_limits<double>::quiet_NaN();
+    }
+    if (per_sample) out.samples = std::move(s);
+    return out;
+}
+
+/// The reference path: every distance in double, dot products in a fixed order. O(N^2 d).
+std::vector<double> class_sums_exact(const float* x, std::size_t N, std::size_t D,
+                                     const std::int64_t* labels, std::size_t K, Distance metric,
+                                     std::int64_t chunk) {
+    torch::Tensor rows = to_double(x, static_cast<std::int64_t>(N), static_cast<std::int64_t>(D));
+    double* r = rows.data_ptr<double>();
     std::vector<double> sq(N, 0.0);
     for (std::size_t i = 0; i < N; ++i) sq[i] = dot(r + i * D, r + i * D, D);
     if (metric == Distance::cosine) {
@@ -85,71 +118,191 @@ Silhouette silhouette(const float* x, std::int64_t n, std::int64_t d, const std:
             for (std::size_t k = 0; k < D; ++k) r[i * D + k] /= scale;
         }
     }
-
-    std::vector<double> s(N, 0.0);
-    std::vector<double> gram(static_cast<std::size_t>(std::min(n, opt.chunk)) * N);
-    for (std::int64_t start = 0; start < n; start += opt.chunk) {
-        const std::int64_t stop = std::min(n, start + opt.chunk);
-        // The dot products in a fixed order (not torch::mm, whose rounding depends on the block
-        // shape): each block's rows are filled independently, so threads and chunk size agree.
+    const auto n = static_cast<std::int64_t>(N);
+    std::vector<double> sums(N * K, 0.0);
+    std::vector<double> gram(static_cast<std::size_t>(std::min(n, chunk)) * N);
+    for (std::int64_t start = 0; start < n; start += chunk) {
+        const std::int64_t stop = std::min(n, start + chunk);
         at::parallel_for(start, stop, 1, [&](std::int64_t begin, std::int64_t end) {
-            for (std::int64_t i = begin; i < end; ++i) {
-                const double* ri = r + static_cast<std::size_t>(i) * D;
-                double* gi = gram.data() + static_cast<std::size_t>(i - start) * N;
-                for (std::size_t j = 0; j < N; ++j) gi[j] = dot(ri, r + j * D, D);
-            }
-        });
-        const double* g = gram.data();
-        at::parallel_for(start, stop, 1, [&](std::int64_t begin, std::int64_t end) {
-            std::vector<double> sums(K);
             for (std::int64_t i = begin; i < end; ++i) {
                 const auto iu = static_cast<std::size_t>(i);
-                const double* gi = g + static_cast<std::size_t>(i - start) * N;
-                std::fill(sums.begin(), sums.end(), 0.0);
+                const double* ri = r + iu * D;
+                double* gi = gram.data() + static_cast<std::size_t>(i - start) * N;
+                for (std::size_t j = 0; j < N; ++j) gi[j] = dot(ri, r + j * D, D);
+                double* si = &sums[iu * K];
                 for (std::size_t j = 0; j < N; ++j) {
-                    double dist = 0.0;
-                    if (j != iu) {
-                        if (metric == Distance::euclidean) {
-                            // sklearn's order: -2 xy + |x|^2 + |y|^2, clamped at 0.
-                            dist = std::sqrt(std::max(0.0, -2.0 * gi[j] + sq[iu] + sq[j]));
-                        } else {
-                            dist = std::clamp(1.0 - gi[j], 0.0, 2.0);
-                        }
-                    }
-                    sums[static_cast<std::size_t>(labels[j])] += dist;
+                    if (j == iu) continue;
+                    // sklearn's order: -2 xy + |x|^2 + |y|^2, clamped at 0.
+                    const double dist =
+                        metric == Distance::euclidean
+                            ? std::sqrt(std::max(0.0, -2.0 * gi[j] + sq[iu] + sq[j]))
+                            : std::clamp(1.0 - gi[j], 0.0, 2.0);
+                    si[static_cast<std::size_t>(labels[j])] += dist;
                 }
-                const auto own = static_cast<std::size_t>(labels[i]);
-                if (count[own] <= 1) {
-                    s[iu] = 0.0;
-                    continue;
-                }
-                const double a = sums[own] / static_cast<double>(count[own] - 1);
-                double b = std::numeric_limits<double>::infinity();
-                for (std::size_t k = 0; k < K; ++k) {
-                    if (k == own || count[k] == 0) continue;
-                    b = std::min(b, sums[k] / static_cast<double>(count[k]));
-                }
-                const double denom = std::max(a, b);
-                s[iu] = denom > 0.0 ? (b - a) / denom : 0.0;
             }
         });
     }
+    return sums;
+}
 
-    Silhouette out;
-    std::vector<double> class_sum(K, 0.0);
-    double total = 0.0;
+/// Cosine distance in O(N K d): with unit rows u (a zero row stays zero), the summed distance
+/// from i to class k is n_k - u_i . S_k, S_k the sum of class k's unit rows; the own class drops
+/// the sample itself (distance 0). Exact up to rounding; the per-pair clip of 1 - cos into
+/// [0, 2] is not applied (it only ever removes rounding, below 1e-15).
+std::vector<double> class_sums_cosine(const float* x, std::size_t N, std::size_t D,
+                                      const std::int64_t* labels,
+                                      const std::vector<std::int64_t>& count) {
+    const std::size_t K = count.size();
+    std::vector<double> unit(N * D);
+    std::vector<double> self(N);
+    at::parallel_for(0, static_cast<std::int64_t>(N), 64, [&](std::int64_t b, std::int64_t e) {
+        for (auto i = static_cast<std::size_t>(b); i < static_cast<std::size_t>(e); ++i) {
+            double* u = &unit[i * D];
+            for (std::size_t k = 0; k < D; ++k) u[k] = static_cast<double>(x[i * D + k]);
+            const double norm = std::sqrt(dot(u, u, D));
+            if (norm > 0.0) {
+                for (std::size_t k = 0; k < D; ++k) u[k] /= norm;
+            }
+            self[i] = dot(u, u, D);
+        }
+    });
+    std::vector<double> class_sum(K * D, 0.0);
     for (std::size_t i = 0; i < N; ++i) {
-        total += s[i];
-        class_sum[static_cast<std::size_t>(labels[i])] += s[i];
+        double* c = &class_sum[static_cast<std::size_t>(labels[i]) * D];
+        const double* u = &unit[i * D];
+        for (std::size_t k = 0; k < D; ++k) c[k] += u[k];
     }
-    out.mean = total / static_cast<double>(n);
-    out.per_class.resize(K);
-    for (std::size_t k = 0; k < K; ++k) {
-        out.per_class[k] = count[k] > 0 ? class_sum[k] / static_cast<double>(count[k])
-                                        : std::numeric_limits<double>::quiet_NaN();
+    std::vector<double> sums(N * K, 0.0);
+    at::parallel_for(0, static_cast<std::int64_t>(N), 64, [&](std::int64_t b, std::int64_t e) {
+        for (auto i = static_cast<std::size_t>(b); i < static_cast<std::size_t>(e); ++i) {
+            const double* u = &unit[i * D];
+            const auto own = static_cast<std::size_t>(labels[i]);
+            for (std::size_t k = 0; k < K; ++k) {
+                if (count[k] == 0) continue;
+                const double similarity = dot(u, &class_sum[k * D], D);
+                sums[i * K + k] = k == own
+                                      ? static_cast<double>(count[k] - 1) - (similarity - self[i])
+                                      : static_cast<double>(count[k]) - similarity;
+            }
+        }
+    });
+    return sums;
+}
+
+/// Squared euclidean distance of two float rows, in double, in a fixed order.
+double squared_distance(const float* p, const float* q, std::size_t len) {
+    double acc[4] = {0, 0, 0, 0};
+    std::size_t k = 0;
+    for (; k + 4 <= len; k += 4) {
+        for (std::size_t l = 0; l < 4; ++l) {
+            const double diff = static_cast<double>(p[k + l]) - static_cast<double>(q[k + l]);
+            acc[l] += diff * diff;
+        }
     }
-    if (opt.per_sample) out.samples = std::move(s);
-    return out;
+    for (std::size_t l = 0; k < len; ++k, ++l) {
+        const double diff = static_cast<double>(p[k]) - static_cast<double>(q[k]);
+        acc[l] += diff * diff;
+    }
+    return (acc[0] + acc[2]) + (acc[1] + acc[3]);
+}
+
+/// Euclidean distance, fast path. Rows are centred (distances do not change; cancellation in
+/// |x|^2 + |y|^2 - 2 x.y shrinks), products come from float32 GEMM blocks over the upper
+/// triangle, and any pair whose squared distance is below kRefine x (|x|^2 + |y|^2), where the
+/// float products could lose digits, is recomputed exactly in double (so duplicates are at
+/// distance 0). Each sample's class sums are owned by one thread at a time and summed in block
+/// order: deterministic whatever the thread count.
+std::vector<double> class_sums_euclidean(const float* x, std::size_t N, std::size_t D,
+                                         const std::int64_t* labels, std::size_t K,
+                                         std::int64_t chunk) {
+    constexpr double kRefine = 1.0 / 32.0;
+    const auto n = static_cast<std::int64_t>(N);
+    const auto d = static_cast<std::int64_t>(D);
+    std::vector<double> mean(D, 0.0);
+    for (std::size_t i = 0; i < N; ++i) {
+        for (std::size_t k = 0; k < D; ++k) mean[k] += static_cast<double>(x[i * D + k]);
+    }
+    for (auto& m : mean) m /= static_cast<double>(N);
+    torch::Tensor centred = torch::empty({n, d}, torch::kFloat32);
+    float* c = centred.data_ptr<float>();
+    std::vector<double> sq(N);
+    at::parallel_for(0, n, 64, [&](std::int64_t b, std::int64_t e) {
+        for (auto i = static_cast<std::size_t>(b); i < static_cast<std::size_t>(e); ++i) {
+            for (std::size_t k = 0; k < D; ++k)
+                c[i * D + k] = static_cast<float>(static_cast<double>(x[i * D + k]) - mean[k]);
+            double s = 0.0;
+            for (std::size_t k = 0; k < D; ++k)
+                s += static_cast<double>(c[i * D + k]) * static_cast<double>(c[i * D + k]);
+            sq[i] = s;
+        }
+    });
+    if (chunk <= 0)
+        chunk = std::clamp<std::int64_t>((std::int64_t{1} << 24) / std::max<std::int64_t>(n, 1), 64,
+                                         2048);
+    std::vector<double> sums(N * K, 0.0);
+    std::vector<double> dist;
+    for (std::int64_t start = 0; start < n; start += chunk) {
+        const std::int64_t m = std::min(chunk, n - start);
+        const std::int64_t cols = n - start;
+        const torch::Tensor block =
+            torch::mm(centred.narrow(0, start, m), centred.narrow(0, start, cols).t()).contiguous();
+        const float* g = block.data_ptr<float>();
+        dist.assign(static_cast<std::size_t>(m * cols), 0.0);
+        const auto ucols = static_cast<std::size_t>(cols);
+        const auto ustart = static_cast<std::size_t>(start);
+        // Rows: distances (j > i) and row i's class sums.
+        at::parallel_for(0, m, 1, [&](std::int64_t r0, std::int64_t r1) {
+            for (auto r = static_cast<std::size_t>(r0); r < static_cast<std::size_t>(r1); ++r) {
+                const std::size_t i = ustart + r;
+                double* di = &dist[r * ucols];
+                double* si = &sums[i * K];
+                for (std::size_t col = r + 1; col < ucols; ++col) {
+                    const std::size_t j = ustart + col;
+                    const double scale = sq[i] + sq[j];
+                    double d2 = scale - 2.0 * static_cast<double>(g[r * ucols + col]);
+                    if (d2 < kRefine * scale) d2 = squared_distance(c + i * D, c + j * D, D);
+                    const double v = std::sqrt(std::max(0.0, d2));
+                    di[col] = v;
+                    si[static_cast<std::size_t>(labels[j])] += v;
+                }
+            }
+        });
+        // Columns: sample j's sums over the block's rows i < j, rows in order.
+        at::parallel_for(1, cols, 64, [&](std::int64_t c0, std::int64_t c1) {
+            const auto uc0 = static_cast<std::size_t>(c0);
+            const auto uc1 = static_cast<std::size_t>(c1);
+            for (std::size_t r = 0; r < static_cast<std::size_t>(m) && r + 1 < uc1; ++r) {
+                const auto li = static_cast<std::size_t>(labels[ustart + r]);
+                const double* di = &dist[r * ucols];
+                for (std::size_t col = std::max(uc0, r + 1); col < uc1; ++col)
+                    sums[(ustart + col) * K + li] += di[col];
+            }
+        });
+    }
+    return sums;
+}
+
+} // namespace
+
+Silhouette silhouette(const float* x, std::int64_t n, std::int64_t d, const std::int64_t* labels,
+                      std::int64_t classes, Distance metric, const ClusterOptions& opt) {
+    const auto count = class_counts("silhouette", n, d, labels, classes);
+    if (opt.chunk < 0) {
+        throw DataError("silhouette: chunk must be >= 0, got " + std::to_string(opt.chunk));
+    }
+    const auto K = static_cast<std::size_t>(classes);
+    const auto N = static_cast<std::size_t>(n);
+    const auto D = static_cast<std::size_t>(d);
+    torch::NoGradGuard no_grad;
+    std::vector<double> sums;
+    if (opt.exact) {
+        sums = class_sums_exact(x, N, D, labels, K, metric, opt.chunk > 0 ? opt.chunk : 1024);
+    } else if (metric == Distance::cosine) {
+        sums = class_sums_cosine(x, N, D, labels, count);
+    } else {
+        sums = class_sums_euclidean(x, N, D, labels, K, opt.chunk);
+    }
+    return finish_silhouette(sums, count, labels, N, opt.per_sample);
 }
 
 double davies_bouldin(const float* x, std::int64_t n, std::int64_t d, const std::int64_t* labels,

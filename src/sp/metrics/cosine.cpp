@@ -5,15 +5,16 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
+#include <mutex>
 #include <string>
 
 namespace sp {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr int kSets = 4; // all, within, between, full
 
 /// Sets LibTorch's intra-op thread count for a scope and restores it after.
 class ThreadGuard {
@@ -65,46 +66,6 @@ class Binner {
     std::vector<double> edges_;
 };
 
-/// One row's contribution to one set: count, sum, sum of squared deviations about the row mean.
-struct RowAcc {
-    std::int64_t n = 0;
-    double sum = 0.0;
-    double m2 = 0.0;
-    double min = std::numeric_limits<double>::infinity();
-    double max = -std::numeric_limits<double>::infinity();
-};
-
-/// Combines rows in row order (Chan et al.); the mean is the total sum over the count.
-struct SetAcc {
-    std::int64_t n = 0;
-    double sum = 0.0;
-    double run_mean = 0.0;
-    double m2 = 0.0;
-    double min = std::numeric_limits<double>::infinity();
-    double max = -std::numeric_limits<double>::infinity();
-    std::vector<std::int64_t> hist;
-
-    void add(const RowAcc& r) {
-        if (r.n == 0) return;
-        const double mean_b = r.sum / static_cast<double>(r.n);
-        if (n == 0) {
-            run_mean = mean_b;
-            m2 = r.m2;
-        } else {
-            const double na = static_cast<double>(n);
-            const double nb = static_cast<double>(r.n);
-            const double nt = na + nb;
-            const double delta = mean_b - run_mean;
-            m2 = m2 + r.m2 + delta * delta * na * nb / nt;
-            run_mean = run_mean + delta * nb / nt;
-        }
-        n += r.n;
-        sum += r.sum;
-        min = std::min(min, r.min);
-        max = std::max(max, r.max);
-    }
-};
-
 double hist_quantile(const std::vector<std::int64_t>& hist, std::int64_t count, double q,
                      double width) {
     if (count == 0) return kNaN;
@@ -122,6 +83,17 @@ double hist_quantile(const std::vector<std::int64_t>& hist, std::int64_t count, 
     return 1.0;
 }
 
+/// Count, sum and sum of squares of one set of cosines, plus its histogram and exact extremes.
+struct SetAcc {
+    std::int64_t n = 0;
+    double sum = 0.0;
+    double sumsq = 0.0;
+    double deviation = -1.0; ///< sum of squared deviations when known directly, else < 0
+    double min = std::numeric_limits<double>::infinity();
+    double max = -std::numeric_limits<double>::infinity();
+    std::vector<std::int64_t> hist;
+};
+
 CosineSetStats finish(const SetAcc& a, double width) {
     CosineSetStats s;
     s.count = a.n;
@@ -130,8 +102,11 @@ CosineSetStats finish(const SetAcc& a, double width) {
         s.mean = s.std = s.min = s.max = s.q25 = s.q50 = s.q75 = kNaN;
         return s;
     }
-    s.mean = a.sum / static_cast<double>(a.n);
-    s.std = std::sqrt(std::max(0.0, a.m2 / static_cast<double>(a.n)));
+    const double count = static_cast<double>(a.n);
+    s.mean = a.sum / count;
+    const double variance =
+        a.deviation >= 0.0 ? a.deviation / count : a.sumsq / count - s.mean * s.mean;
+    s.std = std::sqrt(std::max(0.0, variance));
     s.min = a.min;
     s.max = a.max;
     s.q25 = hist_quantile(a.hist, a.n, 0.25, width);
@@ -140,6 +115,64 @@ CosineSetStats finish(const SetAcc& a, double width) {
     return s;
 }
 
+/// Dot product in double, in a fixed order: eight interleaved partial sums, then a fixed tree.
+double dot(const double* p, const double* q, std::size_t len) {
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    std::size_t k = 0;
+    for (; k + 8 <= len; k += 8) {
+        for (std::size_t l = 0; l < 8; ++l) acc[l] += p[k + l] * q[k + l];
+    }
+    for (std::size_t l = 0; k < len; ++k, ++l) acc[l] += p[k] * q[k];
+    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+/// Sum and sum of squares about the mean of the within- and between-class sets by direct
+/// double cosines (clipped), two passes, rows combined in row order: O(N^2 d). The closed form
+/// loses the variance to rounding when it is tiny against E[c^2]; small and degenerate sets use
+/// this instead.
+void direct_moments(const double* yp, std::size_t un, std::size_t ud, const std::int64_t* labels,
+                    SetAcc& within, SetAcc& between, SetAcc& all) {
+    std::vector<double> row(3 * un, 0.0);
+    auto pass = [&](const double* mean) {
+        std::fill(row.begin(), row.end(), 0.0);
+        at::parallel_for(0, static_cast<std::int64_t>(un), 1, [&](std::int64_t b, std::int64_t e) {
+            for (auto i = static_cast<std::size_t>(b); i < static_cast<std::size_t>(e); ++i) {
+                double acc[3] = {0.0, 0.0, 0.0};
+                for (std::size_t j = i + 1; j < un; ++j) {
+                    const double c = std::clamp(dot(yp + i * ud, yp + j * ud, ud), -1.0, 1.0);
+                    const int set = labels[i] == labels[j] ? 0 : 1;
+                    if (mean == nullptr) {
+                        acc[set] += c;
+                        acc[2] += c;
+                    } else {
+                        acc[set] += (c - mean[set]) * (c - mean[set]);
+                        acc[2] += (c - mean[2]) * (c - mean[2]);
+                    }
+                }
+                for (std::size_t s = 0; s < 3; ++s) row[3 * i + s] = acc[s];
+            }
+        });
+        double total[3] = {0.0, 0.0, 0.0};
+        for (std::size_t i = 0; i < un; ++i) {
+            for (std::size_t s = 0; s < 3; ++s) total[s] += row[3 * i + s];
+        }
+        return std::array<double, 3>{total[0], total[1], total[2]};
+    };
+    SetAcc* sets[3] = {&within, &between, &all};
+    const std::array<double, 3> sums = pass(nullptr);
+    double mean[3];
+    for (std::size_t s = 0; s < 3; ++s) {
+        sets[s]->sum = sums[s];
+        mean[s] = sets[s]->n > 0 ? sums[s] / static_cast<double>(sets[s]->n) : 0.0;
+    }
+    const std::array<double, 3> dev = pass(mean);
+    // Stored as a sum of squares so that finish() gives the two-pass variance exactly:
+    // sumsq / n - mean^2 with sumsq = dev + n mean^2 would round again, so keep dev apart.
+    for (std::size_t s = 0; s < 3; ++s) sets[s]->deviation = dev[s];
+}
+
+double frobenius_squared(const torch::Tensor& m) { return m.pow(2).sum().item<double>(); }
+
 } // namespace
 
 CosineStats cosine_statistics(const float* x, std::int64_t n, std::int64_t d,
@@ -147,8 +180,8 @@ CosineStats cosine_statistics(const float* x, std::int64_t n, std::int64_t d,
                               const CosineOptions& opt) {
     if (opt.bins < 1)
         throw ConfigError("cosine: bins must be >= 1, got " + std::to_string(opt.bins));
-    if (opt.chunk_rows < 1)
-        throw ConfigError("cosine: chunk_rows must be >= 1, got " + std::to_string(opt.chunk_rows));
+    if (opt.chunk_rows < 0)
+        throw ConfigError("cosine: chunk_rows must be >= 0, got " + std::to_string(opt.chunk_rows));
     if (opt.threads < 0)
         throw ConfigError("cosine: threads must be >= 0, got " + std::to_string(opt.threads));
     if (n < 0 || d < 1)
@@ -209,121 +242,194 @@ CosineStats cosine_statistics(const float* x, std::int64_t n, std::int64_t d,
         }
     }
 
-    // L2-normalised rows in double; a zero row stays zero.
+    // Unit rows in double (a zero row stays zero) and their float32 copy for the GEMM blocks.
+    torch::NoGradGuard no_grad;
     torch::Tensor y = torch::empty({n, d}, torch::TensorOptions().dtype(at::kDouble));
     double* yp = y.data_ptr<double>();
-    for (std::size_t i = 0; i < un; ++i) {
-        double ss = 0.0;
-        for (std::size_t c = 0; c < ud; ++c) {
-            const double v = static_cast<double>(x[i * ud + c]);
-            yp[i * ud + c] = v;
-            ss += v * v;
+    std::vector<double> self(un);
+    at::parallel_for(0, n, 64, [&](std::int64_t b, std::int64_t e) {
+        for (auto i = static_cast<std::size_t>(b); i < static_cast<std::size_t>(e); ++i) {
+            double* u = yp + i * ud;
+            for (std::size_t c = 0; c < ud; ++c) u[c] = static_cast<double>(x[i * ud + c]);
+            const double norm = std::sqrt(dot(u, u, ud));
+            if (norm > 0.0) {
+                for (std::size_t c = 0; c < ud; ++c) u[c] /= norm;
+            }
+            self[i] = dot(u, u, ud);
         }
-        const double norm = std::sqrt(ss);
-        if (norm > 0.0) {
-            for (std::size_t c = 0; c < ud; ++c) yp[i * ud + c] /= norm;
+    });
+    const torch::Tensor yf = y.to(torch::kFloat32).contiguous();
+
+    // Moments in closed form, in double: over pairs i < j of a set of rows with unit-row sum S
+    // and Gram matrix G = U^T U, sum c_ij = (|S|^2 - sum_i |u_i|^2) / 2 and
+    // sum c_ij^2 = (||G||_F^2 - sum_i |u_i|^4) / 2. Per class for the within-class set; the
+    // between-class set is the rest.
+    SetAcc all;
+    SetAcc within;
+    SetAcc between;
+    {
+        const torch::Tensor label_t =
+            torch::from_blob(const_cast<std::int64_t*>(labels), {n}, torch::kInt64);
+        torch::Tensor gram_total = torch::zeros({d, d}, torch::kFloat64);
+        torch::Tensor sum_total = torch::zeros({d}, torch::kFloat64);
+        double self_sum = 0.0;
+        double self_sq = 0.0;
+        for (std::int64_t k = 0; k < classes; ++k) {
+            const torch::Tensor idx = torch::nonzero(label_t == k).flatten();
+            const std::int64_t nk = idx.size(0);
+            if (nk == 0) continue;
+            const torch::Tensor rows = y.index_select(0, idx);
+            const torch::Tensor gram = torch::mm(rows.t(), rows);
+            const torch::Tensor sum = rows.sum(0);
+            gram_total += gram;
+            sum_total += sum;
+            double ks = 0.0;
+            double kq = 0.0;
+            const auto* ip = idx.data_ptr<std::int64_t>();
+            for (std::int64_t r = 0; r < nk; ++r) {
+                const double v = self[static_cast<std::size_t>(ip[r])];
+                ks += v;
+                kq += v * v;
+            }
+            self_sum += ks;
+            self_sq += kq;
+            within.n += nk * (nk - 1) / 2;
+            within.sum += (sum.dot(sum).item<double>() - ks) / 2.0;
+            within.sumsq += (frobenius_squared(gram) - kq) / 2.0;
         }
+        all.n = n * (n - 1) / 2;
+        all.sum = (sum_total.dot(sum_total).item<double>() - self_sum) / 2.0;
+        all.sumsq = (frobenius_squared(gram_total) - self_sq) / 2.0;
+        between.n = all.n - within.n;
+        between.sum = all.sum - within.sum;
+        between.sumsq = all.sumsq - within.sumsq;
+        // Small sets, and any set whose variance is too small for the closed form to resolve
+        // (std < 1e-3: the closed form's absolute error in the variance is ~1e-15), are redone
+        // directly.
+        bool direct = all.n <= (std::int64_t{1} << 17);
+        for (const SetAcc* set : {&all, &within, &between}) {
+            if (set->n == 0) continue;
+            const double m = set->sum / static_cast<double>(set->n);
+            if (set->sumsq / static_cast<double>(set->n) - m * m < 1e-6) direct = true;
+        }
+        if (direct) direct_moments(yp, un, ud, labels, within, between, all);
     }
 
-    std::vector<SetAcc> sets(kSets);
-    for (auto& s : sets) s.hist.assign(ubins, 0);
-
-    const std::int64_t chunk = std::min<std::int64_t>(opt.chunk_rows, std::max<std::int64_t>(n, 1));
-    std::vector<RowAcc> rows(static_cast<std::size_t>(chunk) * kSets);
-    std::vector<double> products;
-    std::vector<std::int64_t> row_hist(static_cast<std::size_t>(chunk) * kSets * ubins);
-
+    // Histograms and exact extremes from float32 GEMM blocks over the upper triangle. A float
+    // product of unit rows is within g = (d + 4) 2^-22 of the double cosine (four times the
+    // worst-case rounding bound of a d-term float dot product plus input rounding). A value at
+    // least g away from every bin edge therefore falls in the same bin as the double cosine;
+    // any other, and any value that could beat a row's current minimum or maximum, is
+    // recomputed in double. Counts are integers, extremes are exact doubles: the results do
+    // not depend on threads, chunk size or BLAS rounding.
+    const double margin = static_cast<double>(d + 4) * std::ldexp(1.0, -22);
+    const double half_bins = static_cast<double>(opt.bins) / 2.0;
+    const double guard_bins = margin * half_bins;
+    within.hist.assign(ubins, 0);
+    between.hist.assign(ubins, 0);
+    constexpr double kInf = std::numeric_limits<double>::infinity();
+    std::vector<double> row_min(2 * un, kInf);
+    std::vector<double> row_max(2 * un, -kInf);
+    std::mutex hist_mutex;
+    const std::int64_t chunk =
+        opt.chunk_rows > 0 ? opt.chunk_rows
+                           : std::clamp<std::int64_t>(
+                                 (std::int64_t{1} << 24) / std::max<std::int64_t>(n, 1), 64, 2048);
     for (std::int64_t start = 0; start < n; start += chunk) {
         const std::int64_t m = std::min(chunk, n - start);
-        const std::int64_t col0 = opt.full_matrix ? 0 : start;
-        const auto ncols = static_cast<std::size_t>(n - col0);
-        // Dot products in a fixed order (k = 0..d-1) rather than BLAS: BLAS kernels sum in an
-        // order that depends on the block shape, so results would change with chunk_rows.
-        products.resize(static_cast<std::size_t>(m) * ncols);
-        at::parallel_for(0, m, 1, [&](std::int64_t r0, std::int64_t r1) {
-            for (std::int64_t r = r0; r < r1; ++r) {
-                const double* a = yp + (static_cast<std::size_t>(start + r)) * ud;
-                double* out_row = products.data() + static_cast<std::size_t>(r) * ncols;
-                for (std::size_t c = 0; c < ncols; ++c) {
-                    const double* b = yp + (static_cast<std::size_t>(col0) + c) * ud;
-                    double dot = 0.0;
-                    for (std::size_t k = 0; k < ud; ++k) dot += a[k] * b[k];
-                    out_row[c] = dot;
+        const std::int64_t cols = n - start;
+        const torch::Tensor block =
+            torch::mm(yf.narrow(0, start, m), yf.narrow(0, start, cols).t()).contiguous();
+        const float* g = block.data_ptr<float>();
+        const auto ucols = static_cast<std::size_t>(cols);
+        const auto ustart = static_cast<std::size_t>(start);
+        at::parallel_for(0, m, 8, [&](std::int64_t r0, std::int64_t r1) {
+            std::vector<std::int64_t> hist(2 * ubins, 0);
+            for (auto r = static_cast<std::size_t>(r0); r < static_cast<std::size_t>(r1); ++r) {
+                const std::size_t i = ustart + r;
+                const double* ui = yp + i * ud;
+                const std::int64_t li = labels[i];
+                const float* gi = g + r * ucols;
+                double* mins = &row_min[2 * i];
+                double* maxs = &row_max[2 * i];
+                for (std::size_t col = r + 1; col < ucols; ++col) {
+                    const std::size_t j = ustart + col;
+                    const std::size_t set = labels[j] == li ? 0 : 1;
+                    const auto v = static_cast<double>(gi[col]);
+                    const double t = (v + 1.0) * half_bins;
+                    const double floor_t = std::floor(t);
+                    const double frac = t - floor_t;
+                    double exact = kNaN;
+                    auto exact_value = [&] {
+                        if (std::isnan(exact))
+                            exact = std::clamp(dot(ui, yp + j * ud, ud), -1.0, 1.0);
+                        return exact;
+                    };
+                    std::int64_t bin = 0;
+                    if (frac < guard_bins || frac > 1.0 - guard_bins) {
+                        bin = binner(exact_value());
+                    } else {
+                        bin = std::clamp<std::int64_t>(static_cast<std::int64_t>(floor_t), 0,
+                                                       opt.bins - 1);
+                    }
+                    ++hist[set * ubins + static_cast<std::size_t>(bin)];
+                    if (v - margin < mins[set]) mins[set] = std::min(mins[set], exact_value());
+                    if (v + margin > maxs[set]) maxs[set] = std::max(maxs[set], exact_value());
                 }
             }
-        });
-        const double* pp = products.data();
-        std::fill(rows.begin(), rows.end(), RowAcc{});
-        std::fill(row_hist.begin(), row_hist.end(), 0);
-
-        // Each row is processed by one thread into its own slots: no shared state.
-        at::parallel_for(0, m, 1, [&](std::int64_t r0, std::int64_t r1) {
-            for (std::int64_t r = r0; r < r1; ++r) {
-                const auto ur = static_cast<std::size_t>(r);
-                const std::size_t i = static_cast<std::size_t>(start) + ur;
-                const double* row = pp + ur * ncols;
-                RowAcc* acc = &rows[ur * kSets];
-                std::int64_t* hist = &row_hist[ur * kSets * ubins];
-                const std::size_t c_first = i + 1 - static_cast<std::size_t>(col0);
-                auto value = [&](std::size_t c) { return std::clamp(row[c], -1.0, 1.0); };
-                // Pass 1: count, sum, min, max, histogram.
-                auto take = [&](int s, double v, std::int64_t bin) {
-                    RowAcc& a = acc[s];
-                    ++a.n;
-                    a.sum += v;
-                    a.min = std::min(a.min, v);
-                    a.max = std::max(a.max, v);
-                    ++hist[static_cast<std::size_t>(s) * ubins + static_cast<std::size_t>(bin)];
-                };
-                for (std::size_t c = c_first; c < ncols; ++c) {
-                    const double v = value(c);
-                    const std::int64_t bin = binner(v);
-                    const std::size_t j = static_cast<std::size_t>(col0) + c;
-                    take(0, v, bin);
-                    take(labels[i] == labels[j] ? 1 : 2, v, bin);
-                }
-                if (opt.full_matrix) {
-                    for (std::size_t c = 0; c < ncols; ++c) {
-                        const double v = value(c);
-                        take(3, v, binner(v));
-                    }
-                }
-                // Pass 2: squared deviations about the row's own mean.
-                double mean[kSets];
-                for (int s = 0; s < kSets; ++s)
-                    mean[s] = acc[s].n > 0 ? acc[s].sum / static_cast<double>(acc[s].n) : 0.0;
-                for (std::size_t c = c_first; c < ncols; ++c) {
-                    const double v = value(c);
-                    const std::size_t j = static_cast<std::size_t>(col0) + c;
-                    const double e0 = v - mean[0];
-                    acc[0].m2 += e0 * e0;
-                    const int s = labels[i] == labels[j] ? 1 : 2;
-                    const double e = v - mean[s];
-                    acc[s].m2 += e * e;
-                }
-                if (opt.full_matrix) {
-                    for (std::size_t c = 0; c < ncols; ++c) {
-                        const double e = value(c) - mean[3];
-                        acc[3].m2 += e * e;
-                    }
-                }
+            const std::lock_guard<std::mutex> lock(hist_mutex);
+            for (std::size_t b = 0; b < ubins; ++b) {
+                within.hist[b] += hist[b];
+                between.hist[b] += hist[ubins + b];
             }
         });
+    }
+    for (std::size_t i = 0; i < un; ++i) {
+        within.min = std::min(within.min, row_min[2 * i]);
+        within.max = std::max(within.max, row_max[2 * i]);
+        between.min = std::min(between.min, row_min[2 * i + 1]);
+        between.max = std::max(between.max, row_max[2 * i + 1]);
+    }
+    all.hist.assign(ubins, 0);
+    for (std::size_t b = 0; b < ubins; ++b) all.hist[b] = within.hist[b] + between.hist[b];
+    all.min = std::min(within.min, between.min);
+    all.max = std::max(within.max, between.max);
 
-        // Combine rows in row order: the result does not depend on chunking or threads.
-        for (std::size_t r = 0; r < static_cast<std::size_t>(m); ++r) {
-            for (std::size_t s = 0; s < kSets; ++s) {
-                sets[s].add(rows[r * kSets + s]);
-                const std::int64_t* h = &row_hist[(r * kSets + s) * ubins];
-                for (std::size_t b = 0; b < ubins; ++b) sets[s].hist[b] += h[b];
+    out.all = finish(all, width);
+    out.within = finish(within, width);
+    out.between = finish(between, width);
+    if (opt.full_matrix) {
+        // The paper's N x N matrix: every unique pair twice, plus the diagonal (1, or 0 for a
+        // zero row).
+        SetAcc full;
+        full.n = n * n;
+        full.sum = 2.0 * all.sum;
+        full.sumsq = 2.0 * all.sumsq;
+        full.hist.assign(ubins, 0);
+        for (std::size_t b = 0; b < ubins; ++b) full.hist[b] = 2 * all.hist[b];
+        full.min = all.min;
+        full.max = all.max;
+        for (std::size_t i = 0; i < un; ++i) {
+            const double v = std::clamp(self[i], -1.0, 1.0);
+            full.sum += v;
+            full.sumsq += v * v;
+            ++full.hist[static_cast<std::size_t>(binner(v))];
+            full.min = std::min(full.min, v);
+            full.max = std::max(full.max, v);
+        }
+        if (all.deviation >= 0.0 && full.n > 0) {
+            // Deviations about the full mean: each pair twice, shifted from the pairs' mean.
+            const double mf = full.sum / static_cast<double>(full.n);
+            const double ma = all.n > 0 ? all.sum / static_cast<double>(all.n) : 0.0;
+            full.deviation =
+                2.0 * (all.deviation + static_cast<double>(all.n) * (ma - mf) * (ma - mf));
+            for (std::size_t i = 0; i < un; ++i) {
+                const double v = std::clamp(self[i], -1.0, 1.0);
+                full.deviation += (v - mf) * (v - mf);
             }
         }
+        out.full = finish(full, width);
     }
-
-    out.all = finish(sets[0], width);
-    out.within = finish(sets[1], width);
-    out.between = finish(sets[2], width);
-    if (opt.full_matrix) out.full = finish(sets[3], width);
     return out;
 }
 
