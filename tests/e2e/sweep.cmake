@@ -3,3 +3,8 @@ add_test(NAME e2e_sweep_mpi
                  $<TARGET_FILE:sp_validate> ${MPIEXEC_EXECUTABLE})
 set_tests_properties(e2e_sweep_mpi PROPERTIES LABELS "e2e;mpi" TIMEOUT 600
                      ENVIRONMENT "${SP_TEST_ENV}" PROCESSORS 2)
+
+add_test(NAME e2e_analyze
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/analyze.sh $<TARGET_FILE:sp_analyze>)
+set_tests_properties(e2e_analyze PROPERTIES LABELS "e2e;oracle" TIMEOUT 300
+                     ENVIRONMENT "${SP_TEST_ENV}")

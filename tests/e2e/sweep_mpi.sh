@@ -26,6 +26,8 @@ width = 0.0625
 [train]
 epochs = 2
 batch_size = 16
+[metrics.tsne]
+perplexity = 5
 TOML
 "$sp_sweep" "$tmp/tiny.toml" --threads 1 --set output.dir="$tmp/one" > "$tmp/one.log"
 "$mpiexec" -n 2 --bind-to none "$sp_sweep" "$tmp/tiny.toml" --threads 1 \
@@ -37,7 +39,9 @@ n_two=$(ls "$tmp/two"/*.h5 | wc -l)
 "$sp_validate" "$tmp/one"/*.h5 "$tmp/two"/*.h5
 for f in "$tmp/one"/*.h5; do
     g="$tmp/two/$(basename "$f")"
-    for obj in /eval/embeddings /eval/logits /eval/labels /history/loss /history/eval_accuracy; do
+    for obj in /eval/embeddings /eval/logits /eval/labels /history/loss /history/eval_accuracy \
+               /metrics/tsne/embedding /metrics/cosine/all/histogram /metrics/scalars \
+               /metrics/superposition/covariance_spectrum /metrics/silhouette/raw; do
         h5diff "$f" "$g" "$obj" "$obj" || { echo "differs: $obj of $(basename "$f")"; exit 1; }
     done
 done

@@ -4,6 +4,7 @@
 #include "sp/data/facts.hpp"
 #include "sp/data/load.hpp"
 #include "sp/io/schema.hpp"
+#include "sp/metrics/analyze.hpp"
 #include "sp/model/device.hpp"
 #include "sp/model/resnet.hpp"
 #include "sp/model/weights.hpp"
@@ -154,8 +155,27 @@ ReplicateOutcome train_baseline(const Replicate& r, const RunContext& ctx,
         return outcome;
     }
     embed(model, eval_loader, device, cfg.model.extra_layers, result);
+    {
+        const torch::Tensor w = model->named_parameters()["fc.weight"]
+                                    .detach()
+                                    .to(torch::kCPU, torch::kFloat32)
+                                    .contiguous();
+        result.class_vectors.assign(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
+    }
+    log::info("replicate " + r.id + ": computing metrics");
+    AnalysisInput ai;
+    ai.n = result.samples;
+    ai.d = result.dim;
+    ai.classes = result.classes;
+    ai.embeddings = result.embeddings.data();
+    ai.labels = result.labels.data();
+    ai.class_vectors = result.class_vectors.data();
+    ai.class_vector_dim = result.dim;
+    const Analysis analysis = analyze(ai, cfg.metrics, r.seeds.tsne, ctx.threads);
     result.provenance.end_time = utc_now_iso8601();
-    write_result_file(result_path(r), result, static_cast<int>(cfg.output.compression));
+    const int compression = static_cast<int>(cfg.output.compression);
+    write_result_file(result_path(r), result, compression,
+                      [&](h5::File& f) { write_analysis(f, analysis, compression); });
     std::error_code ec;
     std::filesystem::remove(ckpt, ec); // the result supersedes it
     outcome.status = "complete";

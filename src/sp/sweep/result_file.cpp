@@ -128,7 +128,8 @@ Accuracy accuracy_of(const std::vector<std::int64_t>& labels,
     return a;
 }
 
-void write_result_file(const std::string& path, const ReplicateResult& r, int compression) {
+void write_result_file(const std::string& path, const ReplicateResult& r, int compression,
+                       const std::function<void(h5::File&)>& extra) {
     io::AtomicH5File out(path);
     h5::File& f = out.file();
     f.write_attribute("schema_version", kSchemaVersion);
@@ -141,6 +142,12 @@ void write_result_file(const std::string& path, const ReplicateResult& r, int co
     write_provenance(f, r.provenance);
     if (!r.history.empty()) write_history(f, "/history", r.history);
     if (r.status == "complete") write_eval(f, r, compression);
+    if (!r.class_vectors.empty()) {
+        const auto k = static_cast<std::uint64_t>(r.classes);
+        SP_CHECK(k > 0 && r.class_vectors.size() % k == 0, "class vectors are K x C");
+        f.write("/model/class_vectors", r.class_vectors, {k, r.class_vectors.size() / k});
+    }
+    if (extra) extra(f);
     out.commit();
 }
 

@@ -9,7 +9,10 @@
 #include "sp/plan/plan.hpp"
 #include "sp/train/history.hpp"
 
+#include "sp/io/h5.hpp"
+
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -50,6 +53,8 @@ struct ReplicateResult {
     std::string layer = "avgpool";         ///< where the embeddings were taken
     /// model.extra_layers: name -> (C, pooled features N x C row-major): /eval/extra/<name>.
     std::map<std::string, std::pair<std::int64_t, std::vector<float>>> extra;
+    /// Rows of the final linear layer's weight (K x C, row-major): /model/class_vectors.
+    std::vector<float> class_vectors;
 };
 
 /// Current time as "YYYY-MM-DDTHH:MM:SSZ".
@@ -69,7 +74,9 @@ Accuracy accuracy_of(const std::vector<std::int64_t>& labels,
                      const std::vector<std::int64_t>& predictions, std::int64_t classes);
 
 /// Writes `r` to `path` atomically following results-schema/replicate.toml; large datasets use
-/// deflate level `compression` (0-9). Throws IoError.
-void write_result_file(const std::string& path, const ReplicateResult& r, int compression);
+/// deflate level `compression` (0-9). `extra`, if set, adds more to the file before it is
+/// published (the replicate's /metrics). Throws IoError.
+void write_result_file(const std::string& path, const ReplicateResult& r, int compression,
+                       const std::function<void(h5::File&)>& extra = {});
 
 } // namespace sp

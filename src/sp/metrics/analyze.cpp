@@ -1,0 +1,283 @@
+#include "sp/metrics/analyze.hpp"
+
+#include "sp/util/error.hpp"
+#include "sp/util/version.hpp"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+namespace sp {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+/// Sets LibTorch's intra-op thread count for a scope and restores it after.
+class ThreadScope {
+  public:
+    explicit ThreadScope(int threads) : previous_(at::get_num_threads()) {
+        if (threads > 0 && threads != previous_) {
+            at::set_num_threads(threads);
+            changed_ = true;
+        }
+    }
+    ~ThreadScope() {
+        if (changed_) at::set_num_threads(previous_);
+    }
+    ThreadScope(const ThreadScope&) = delete;
+    ThreadScope& operator=(const ThreadScope&) = delete;
+
+  private:
+    int previous_;
+    bool changed_ = false;
+};
+
+TsneMethod tsne_method(const std::string& name) {
+    if (name == "exact") return TsneMethod::exact;
+    if (name == "fft") return TsneMethod::fft;
+    if (name == "barnes_hut") return TsneMethod::barnes_hut;
+    throw ConfigError("metrics.tsne.method: unknown method \"" + name + "\"");
+}
+
+void add_cosine_scalars(Analysis& a, const std::string& set, const CosineSetStats& s) {
+    const std::string p = "cosine_" + set + "_";
+    const std::pair<const char*, double> values[] = {
+        {"mean", s.mean}, {"std", s.std}, {"min", s.min}, {"max", s.max},
+        {"q25", s.q25},   {"q50", s.q50}, {"q75", s.q75}};
+    for (const auto& [name, v] : values) {
+        a.scalars[p + name] = v;
+        if (s.count == 0) a.undefined[p + name] = "no pairs in the " + set + " set";
+    }
+}
+
+/// Silhouettes and Davies-Bouldin of one space; a metric sklearn refuses (fewer than 2 or more
+/// than n - 1 classes present) is recorded as undefined with its reason.
+SpaceClusters space_clusters(Analysis& a, const std::string& space, const float* x, std::int64_t d,
+                             const AnalysisInput& in, const MetricsConfig& cfg) {
+    SpaceClusters out;
+    ClusterOptions opt;
+    opt.per_sample = cfg.silhouette_per_sample;
+    auto guarded = [&](const std::string& name, auto&& compute) {
+        try {
+            compute();
+        } catch (const DataError& e) {
+            a.scalars[name] = kNaN;
+            a.undefined[name] = e.what();
+        }
+    };
+    guarded("silhouette_euclidean_" + space, [&] {
+        out.euclidean = silhouette(x, in.n, d, in.labels, in.classes, Distance::euclidean, opt);
+        a.scalars["silhouette_euclidean_" + space] = out.euclidean->mean;
+    });
+    guarded("silhouette_cosine_" + space, [&] {
+        out.cosine = silhouette(x, in.n, d, in.labels, in.classes, Distance::cosine, opt);
+        a.scalars["silhouette_cosine_" + space] = out.cosine->mean;
+    });
+    guarded("davies_bouldin_" + space, [&] {
+        out.davies_bouldin = davies_bouldin(x, in.n, d, in.labels, in.classes);
+        a.scalars["davies_bouldin_" + space] = *out.davies_bouldin;
+    });
+    return out;
+}
+
+void check_input(const AnalysisInput& in) {
+    if (in.n < 1 || in.d < 1)
+        throw DataError("analysis: embeddings must be N x D with N, D >= 1, got " +
+                        std::to_string(in.n) + " x " + std::to_string(in.d));
+    if (in.classes < 1)
+        throw DataError("analysis: classes must be >= 1, got " + std::to_string(in.classes));
+    if (in.embeddings == nullptr || in.labels == nullptr)
+        throw DataError("analysis: embeddings and labels are required");
+    const auto count = static_cast<std::size_t>(in.n * in.d);
+    for (std::size_t i = 0; i < count; ++i) {
+        if (!std::isfinite(in.embeddings[i]))
+            throw DataError("analysis: embeddings hold a non-finite value at row " +
+                            std::to_string(i / static_cast<std::size_t>(in.d)) + ", column " +
+                            std::to_string(i % static_cast<std::size_t>(in.d)));
+    }
+    for (std::int64_t i = 0; i < in.n; ++i) {
+        if (in.labels[i] < 0 || in.labels[i] >= in.classes)
+            throw DataError("analysis: label " + std::to_string(in.labels[i]) + " of sample " +
+                            std::to_string(i) + " is outside [0, " + std::to_string(in.classes) +
+                            ")");
+    }
+}
+
+} // namespace
+
+Analysis analyze(const AnalysisInput& in, const MetricsConfig& cfg, std::uint64_t tsne_seed,
+                 int threads) {
+    check_input(in);
+    const auto t0 = std::chrono::steady_clock::now();
+    ThreadScope scope(threads);
+    torch::NoGradGuard no_grad;
+    Analysis a;
+    a.n = in.n;
+    a.d = in.d;
+    a.classes = in.classes;
+
+    CosineOptions co;
+    co.bins = cfg.cosine_bins;
+    co.full_matrix = cfg.cosine_full_matrix;
+    a.cosine = cosine_statistics(in.embeddings, in.n, in.d, in.labels, in.classes, co);
+    add_cosine_scalars(a, "all", a.cosine.all);
+    add_cosine_scalars(a, "within", a.cosine.within);
+    add_cosine_scalars(a, "between", a.cosine.between);
+    if (a.cosine.has_full) add_cosine_scalars(a, "full", a.cosine.full);
+
+    if (cfg.tsne.enabled) {
+        TsneOptions to;
+        to.perplexity = cfg.tsne.perplexity;
+        to.iterations = cfg.tsne.iterations;
+        to.method = tsne_method(cfg.tsne.method);
+        to.theta = cfg.tsne.theta;
+        to.seed = cfg.tsne.seed >= 0 ? static_cast<std::uint64_t>(cfg.tsne.seed) : tsne_seed;
+        a.tsne_options = to;
+        try {
+            a.tsne = tsne(in.embeddings, in.n, in.d, to);
+            a.scalars["tsne_kl_divergence"] = a.tsne->kl_divergence;
+        } catch (const Error& e) {
+            // Input-dependent refusals (too few points for the perplexity, ...): the map is
+            // undefined for this input, the other metrics go on.
+            a.scalars["tsne_kl_divergence"] = kNaN;
+            a.undefined["tsne_kl_divergence"] = e.what();
+        }
+    }
+    for (const std::string& space : cfg.spaces) {
+        if (space == "raw") {
+            a.spaces[space] = space_clusters(a, space, in.embeddings, in.d, in, cfg);
+        } else if (space == "tsne" && a.tsne) {
+            a.spaces[space] =
+                space_clusters(a, space, a.tsne->embedding.data(), a.tsne->dims, in, cfg);
+        } else if (space == "tsne") {
+            const std::string why = cfg.tsne.enabled
+                                        ? "no t-SNE map: " + a.undefined["tsne_kl_divergence"]
+                                        : "metrics.tsne.enabled is false";
+            for (const char* m :
+                 {"silhouette_euclidean_", "silhouette_cosine_", "davies_bouldin_"}) {
+                a.scalars[m + space] = kNaN;
+                a.undefined[m + space] = why;
+            }
+        } else {
+            throw ConfigError("metrics.spaces: unknown space \"" + space + "\"");
+        }
+    }
+
+    a.superposition = superposition_measures(in.embeddings, in.n, in.d, in.labels, in.classes);
+    const Superposition& s = a.superposition;
+    a.scalars["participation_ratio"] = s.participation_ratio;
+    a.scalars["nc1"] = s.nc1;
+    a.scalars["within_between_ratio"] = s.within_between_ratio;
+    a.scalars["selectivity_mean"] = s.selectivity_mean;
+    a.scalars["classes_per_unit_mean"] = s.classes_per_unit_mean;
+    a.scalars["dead_units"] = static_cast<double>(s.dead_units);
+    if (in.class_vectors != nullptr && in.class_vector_dim > 0) {
+        a.feature_dimensionality =
+            feature_dimensionality(in.class_vectors, in.classes, in.class_vector_dim);
+        a.scalars["feature_dimensionality_total"] = a.feature_dimensionality->total;
+        a.scalars["dimensions_per_feature"] = a.feature_dimensionality->dimensions_per_feature;
+    }
+    for (const auto& [name, v] : a.scalars) {
+        if (std::isnan(v) && a.undefined.count(name) == 0)
+            a.undefined[name] = "undefined for this input: see results-schema/measures.md";
+    }
+    a.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return a;
+}
+
+namespace {
+
+h5::DatasetOptions compressed(std::uint64_t rows, std::uint64_t cols, int compression) {
+    h5::DatasetOptions o;
+    if (rows > 0 && cols > 0 && compression > 0) {
+        o.chunk = {std::min<std::uint64_t>(rows, 4096), cols};
+        o.deflate = compression;
+        o.shuffle = true;
+    }
+    return o;
+}
+
+void write_set(h5::Group& cosine, const std::string& name, const CosineSetStats& s) {
+    h5::Group g = cosine.create_group(name);
+    g.write<std::int64_t>("histogram", s.histogram);
+    g.write_attribute("count", s.count);
+    g.write_attribute("mean", s.mean);
+    g.write_attribute("std", s.std);
+    g.write_attribute("min", s.min);
+    g.write_attribute("max", s.max);
+    g.write_attribute("q25", s.q25);
+    g.write_attribute("q50", s.q50);
+    g.write_attribute("q75", s.q75);
+}
+
+void write_silhouette(h5::Group& parent, const std::string& name, const Silhouette& s) {
+    h5::Group g = parent.create_group(name);
+    g.write_attribute("mean", s.mean);
+    g.write<double>("per_class", s.per_class);
+    if (!s.samples.empty()) g.write<double>("samples", s.samples);
+}
+
+} // namespace
+
+void write_analysis(h5::Location& file, const Analysis& a, int compression) {
+    if (file.exists("/metrics")) file.remove("/metrics");
+    h5::Group m = file.create_group("/metrics");
+    m.write_attribute("n", a.n);
+    m.write_attribute("d", a.d);
+    m.write_attribute("classes", a.classes);
+    m.write_attribute("seconds", a.seconds);
+    m.write_attribute("sp_version", version());
+
+    h5::Group scalars = m.create_group("scalars");
+    for (const auto& [name, v] : a.scalars) scalars.write_attribute(name, v);
+    h5::Group undefined = m.create_group("undefined");
+    for (const auto& [name, why] : a.undefined) undefined.write_attribute(name, why);
+
+    h5::Group cosine = m.create_group("cosine");
+    cosine.write_attribute("bins", a.cosine.bins);
+    cosine.write_attribute("quantile_resolution", a.cosine.quantile_resolution);
+    write_set(cosine, "all", a.cosine.all);
+    write_set(cosine, "within", a.cosine.within);
+    write_set(cosine, "between", a.cosine.between);
+    if (a.cosine.has_full) write_set(cosine, "full", a.cosine.full);
+    const auto k = static_cast<std::uint64_t>(a.classes);
+    cosine.write<double>("class_means", a.cosine.class_means_cosine, {k, k});
+
+    h5::Group sil = m.create_group("silhouette");
+    for (const auto& [space, c] : a.spaces) {
+        h5::Group g = sil.create_group(space);
+        if (c.euclidean) write_silhouette(g, "euclidean", *c.euclidean);
+        if (c.cosine) write_silhouette(g, "cosine", *c.cosine);
+    }
+
+    if (a.tsne) {
+        const TsneResult& t = *a.tsne;
+        const auto n = static_cast<std::uint64_t>(t.n);
+        const auto dims = static_cast<std::uint64_t>(t.dims);
+        h5::Group g = m.create_group("tsne");
+        g.write<float>("embedding", t.embedding, {n, dims}, compressed(n, dims, compression));
+        g.write_attribute("kl_divergence", t.kl_divergence);
+        g.write_attribute("perplexity", a.tsne_options.perplexity);
+        g.write_attribute("iterations", t.iterations);
+        g.write_attribute("learning_rate", t.learning_rate);
+        g.write_attribute("neighbours", t.neighbours);
+        g.write_attribute("theta", a.tsne_options.theta);
+        g.write_attribute("seed", a.tsne_options.seed);
+        const char* method = a.tsne_options.method == TsneMethod::exact ? "exact"
+                             : a.tsne_options.method == TsneMethod::fft ? "fft"
+                                                                        : "barnes_hut";
+        g.write_attribute("method", method);
+    }
+
+    h5::Group sup = m.create_group("superposition");
+    sup.write<double>("covariance_spectrum", a.superposition.covariance_spectrum);
+    sup.write<double>("unit_selectivity", a.superposition.unit_selectivity);
+    sup.write<std::int64_t>("unit_classes", a.superposition.unit_classes);
+    if (a.feature_dimensionality)
+        sup.write<double>("feature_dimensionality", a.feature_dimensionality->per_feature);
+}
+
+} // namespace sp

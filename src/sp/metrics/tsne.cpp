@@ -1,0 +1,571 @@
+#include "sp/metrics/tsne.hpp"
+
+#include "sp/metrics/tsne_repulsion.hpp"
+#include "sp/util/error.hpp"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <utility>
+
+namespace sp {
+namespace {
+
+/// Sets LibTorch's intra-op thread count for a scope and restores it after.
+class ThreadGuard {
+  public:
+    explicit ThreadGuard(int threads) : previous_(at::get_num_threads()) {
+        if (threads > 0 && threads != previous_) {
+            at::set_num_threads(threads);
+            changed_ = true;
+        }
+    }
+    ~ThreadGuard() {
+        if (changed_) at::set_num_threads(previous_);
+    }
+    ThreadGuard(const ThreadGuard&) = delete;
+    ThreadGuard& operator=(const ThreadGuard&) = delete;
+
+  private:
+    int previous_;
+    bool changed_ = false;
+};
+
+// scikit-learn's MACHINE_EPSILON (np.finfo(np.double).eps) in the KL and the normalisation of P.
+constexpr double kEps = std::numeric_limits<double>::epsilon();
+// Candidates per row shortlisted by the float32 products beyond k: the exact (double) distances
+// then decide, so float rounding can only matter for ties within 8 ranks of the k-th neighbour.
+constexpr std::int64_t kExtraCandidates = 8;
+// Squared norms above this would overflow float32 squared distances (scikit-learn's dtype).
+constexpr double kMaxSquaredNorm = 1e36;
+
+std::string str(double v) { return std::to_string(v); }
+
+void check_data(const float* x, std::int64_t n, std::int64_t d) {
+    if (n < 2) throw DataError("tsne: need at least 2 points, got " + std::to_string(n));
+    if (d < 1) throw DataError("tsne: need at least 1 dimension, got " + std::to_string(d));
+    if (x == nullptr) throw DataError("tsne: null input");
+    for (std::int64_t i = 0; i < n; ++i) {
+        double sq = 0.0;
+        for (std::int64_t c = 0; c < d; ++c) {
+            const float v = x[i * d + c];
+            if (!std::isfinite(v))
+                throw DataError("tsne: non-finite value at row " + std::to_string(i) + ", column " +
+                                std::to_string(c));
+            sq += static_cast<double>(v) * static_cast<double>(v);
+        }
+        if (sq > kMaxSquaredNorm)
+            throw DataError("tsne: row " + std::to_string(i) + " has squared norm " + str(sq) +
+                            " > 1e36; scale the data");
+    }
+}
+
+void check_perplexity(double perplexity, std::int64_t n) {
+    if (!std::isfinite(perplexity) || perplexity <= 0.0)
+        throw ConfigError("tsne: perplexity must be > 0, got " + str(perplexity));
+    if (perplexity >= static_cast<double>(n))
+        throw ConfigError("tsne: perplexity (" + str(perplexity) +
+                          ") must be less than the number of points (" + std::to_string(n) + ")");
+}
+
+void check_options(const TsneOptions& opt) {
+    if (opt.dims != 2)
+        throw ConfigError("tsne: only dims = 2 is supported, got " + std::to_string(opt.dims));
+    if (opt.iterations < 0)
+        throw ConfigError("tsne: iterations must be >= 0, got " + std::to_string(opt.iterations));
+    if (opt.exaggeration_iterations < 0 || opt.exaggeration_iterations > opt.iterations)
+        throw ConfigError("tsne: exaggeration_iterations must be in [0, iterations], got " +
+                          std::to_string(opt.exaggeration_iterations));
+    if (!std::isfinite(opt.early_exaggeration) || opt.early_exaggeration <= 0.0)
+        throw ConfigError("tsne: early_exaggeration must be > 0, got " +
+                          str(opt.early_exaggeration));
+    if (!std::isfinite(opt.learning_rate) || opt.learning_rate < 0.0)
+        throw ConfigError("tsne: learning_rate must be >= 0 (0 = auto), got " +
+                          str(opt.learning_rate));
+    if (!std::isfinite(opt.theta) || opt.theta < 0.0)
+        throw ConfigError("tsne: theta must be >= 0, got " + str(opt.theta));
+    if (opt.threads < 0)
+        throw ConfigError("tsne: threads must be >= 0, got " + std::to_string(opt.threads));
+    if (opt.method != TsneMethod::exact && opt.method != TsneMethod::barnes_hut &&
+        opt.method != TsneMethod::fft)
+        throw ConfigError("tsne: unknown method");
+    if (opt.init != TsneInit::pca && opt.init != TsneInit::random)
+        throw ConfigError("tsne: unknown init");
+}
+
+/// Exact k nearest neighbours (self excluded) by squared euclidean distance, rows ordered by
+/// (distance, index); distances stored as float32 as scikit-learn hands them to its search.
+void nearest_neighbours(const float* x, std::int64_t n, std::int64_t d, std::int64_t k,
+                        std::vector<std::int64_t>& index, std::vector<float>& sqdist) {
+    const std::int64_t cand = std::min(n - 1, k + kExtraCandidates);
+    index.assign(static_cast<std::size_t>(n * k), 0);
+    sqdist.assign(static_cast<std::size_t>(n * k), 0.0F);
+    torch::NoGradGuard no_grad;
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): from_blob wants void*; read only.
+    const torch::Tensor xt = torch::from_blob(const_cast<float*>(x), {n, d}, torch::kFloat);
+    std::vector<float> norms(static_cast<std::size_t>(n));
+    at::parallel_for(0, n, 256, [&](std::int64_t b, std::int64_t e) {
+        for (std::int64_t i = b; i < e; ++i) {
+            double s = 0.0;
+            for (std::int64_t c = 0; c < d; ++c)
+                s += static_cast<double>(x[i * d + c]) * static_cast<double>(x[i * d + c]);
+            norms[static_cast<std::size_t>(i)] = static_cast<float>(s);
+        }
+    });
+    const torch::Tensor nt = torch::from_blob(norms.data(), {1, n}, torch::kFloat);
+    // Blocks of rows x n floats: at most 16 Mi floats (64 MiB) per block.
+    const std::int64_t rows = std::clamp<std::int64_t>((std::int64_t{1} << 24) / n, 16, 1024);
+    for (std::int64_t r0 = 0; r0 < n; r0 += rows) {
+        const std::int64_t m = std::min(rows, n - r0);
+        torch::Tensor dist = torch::mm(xt.narrow(0, r0, m), xt.t());
+        dist.mul_(-2.0).add_(nt).add_(nt.narrow(1, r0, m).t());
+        float* dp = dist.data_ptr<float>();
+        for (std::int64_t i = 0; i < m; ++i)
+            dp[i * n + r0 + i] = std::numeric_limits<float>::infinity();
+        const torch::Tensor shortlist =
+            std::get<1>(dist.topk(cand, 1, /*largest=*/false, /*sorted=*/false)).contiguous();
+        const std::int64_t* sp_idx = shortlist.data_ptr<std::int64_t>();
+        at::parallel_for(0, m, 16, [&](std::int64_t b, std::int64_t e) {
+            std::vector<std::pair<double, std::int64_t>> row(static_cast<std::size_t>(cand));
+            for (std::int64_t li = b; li < e; ++li) {
+                const std::int64_t i = r0 + li;
+                const float* xi = x + i * d;
+                for (std::int64_t c = 0; c < cand; ++c) {
+                    const std::int64_t j = sp_idx[li * cand + c];
+                    const float* xj = x + j * d;
+                    double s = 0.0;
+                    for (std::int64_t q = 0; q < d; ++q) {
+                        const double diff = static_cast<double>(xi[q]) - static_cast<double>(xj[q]);
+                        s += diff * diff;
+                    }
+                    row[static_cast<std::size_t>(c)] = {s, j};
+                }
+                std::partial_sort(row.begin(), row.begin() + k, row.end());
+                for (std::int64_t c = 0; c < k; ++c) {
+                    index[static_cast<std::size_t>(i * k + c)] =
+                        row[static_cast<std::size_t>(c)].second;
+                    sqdist[static_cast<std::size_t>(i * k + c)] =
+                        static_cast<float>(row[static_cast<std::size_t>(c)].first);
+                }
+            }
+        });
+    }
+}
+
+/// scikit-learn's _binary_search_perplexity for one row of k float32 squared distances: writes
+/// the conditional probabilities p_{j|i} (summing to 1).
+void binary_search_row(const float* sqd, std::int64_t k, double desired_entropy, double* p) {
+    constexpr int kSteps = 100;
+    constexpr double kTol = 1e-5;
+    constexpr double kEpsilonDbl = 1e-8;
+    double beta_min = -std::numeric_limits<double>::infinity();
+    double beta_max = std::numeric_limits<double>::infinity();
+    double beta = 1.0;
+    for (int step = 0; step < kSteps; ++step) {
+        double sum_p = 0.0;
+        for (std::int64_t j = 0; j < k; ++j) {
+            p[j] = std::exp(-static_cast<double>(sqd[j]) * beta);
+            sum_p += p[j];
+        }
+        if (sum_p == 0.0) sum_p = kEpsilonDbl;
+        double sum_disti_pi = 0.0;
+        for (std::int64_t j = 0; j < k; ++j) {
+            p[j] /= sum_p;
+            sum_disti_pi += static_cast<double>(sqd[j]) * p[j];
+        }
+        const double entropy = std::log(sum_p) + beta * sum_disti_pi;
+        const double diff = entropy - desired_entropy;
+        if (std::fabs(diff) <= kTol) break;
+        if (diff > 0.0) {
+            beta_min = beta;
+            beta = beta_max == std::numeric_limits<double>::infinity() ? beta * 2.0
+                                                                       : (beta + beta_max) / 2.0;
+        } else {
+            beta_max = beta;
+            beta = beta_min == -std::numeric_limits<double>::infinity() ? beta / 2.0
+                                                                        : (beta + beta_min) / 2.0;
+        }
+    }
+    // A row whose distances all underflow exp() after 100 steps (cannot happen for squared
+    // distances below float32's maximum, since beta halves to 2^-100) would sum to 0: make it
+    // uniform rather than all zeros.
+    double total = 0.0;
+    for (std::int64_t j = 0; j < k; ++j) total += p[j];
+    if (!(total > 0.0)) {
+        for (std::int64_t j = 0; j < k; ++j) p[j] = 1.0 / static_cast<double>(k);
+    }
+}
+
+TsneAffinities affinities(const float* x, std::int64_t n, std::int64_t d, double perplexity) {
+    TsneAffinities a;
+    a.n = n;
+    const auto k3 = static_cast<std::int64_t>(std::floor(3.0 * perplexity));
+    const std::int64_t k = std::clamp<std::int64_t>(k3, 1, n - 1);
+    a.neighbours = k;
+    nearest_neighbours(x, n, d, k, a.knn_index, a.knn_sqdist);
+
+    // scikit-learn passes the perplexity as a C float to the search.
+    const double desired_entropy = std::log(static_cast<double>(static_cast<float>(perplexity)));
+    std::vector<double> cond(static_cast<std::size_t>(n * k));
+    at::parallel_for(0, n, 64, [&](std::int64_t b, std::int64_t e) {
+        for (std::int64_t i = b; i < e; ++i)
+            binary_search_row(a.knn_sqdist.data() + i * k, k, desired_entropy, cond.data() + i * k);
+    });
+
+    // Reverse edges by counting sort, in order of the source row (deterministic).
+    const auto un = static_cast<std::size_t>(n);
+    std::vector<std::int64_t> rev_off(un + 1, 0);
+    for (const std::int64_t j : a.knn_index) ++rev_off[static_cast<std::size_t>(j) + 1];
+    for (std::size_t i = 0; i < un; ++i) rev_off[i + 1] += rev_off[i];
+    std::vector<std::int64_t> rev_src(static_cast<std::size_t>(n * k));
+    std::vector<double> rev_val(static_cast<std::size_t>(n * k));
+    {
+        std::vector<std::int64_t> fill(rev_off.begin(), rev_off.end() - 1);
+        for (std::int64_t i = 0; i < n; ++i) {
+            for (std::int64_t c = 0; c < k; ++c) {
+                const auto j =
+                    static_cast<std::size_t>(a.knn_index[static_cast<std::size_t>(i * k + c)]);
+                const auto slot = static_cast<std::size_t>(fill[j]++);
+                rev_src[slot] = i;
+                rev_val[slot] = cond[static_cast<std::size_t>(i * k + c)];
+            }
+        }
+    }
+    // Row i of P + P^T: its k forward entries and its reverse entries, merged by column.
+    std::vector<std::int64_t> upper(un + 1, 0);
+    for (std::size_t i = 0; i < un; ++i)
+        upper[i + 1] = upper[i] + k + (rev_off[i + 1] - rev_off[i]);
+    std::vector<std::int64_t> cols(static_cast<std::size_t>(upper[un]));
+    std::vector<double> vals(cols.size());
+    std::vector<std::int64_t> len(un, 0);
+    at::parallel_for(0, n, 64, [&](std::int64_t b, std::int64_t e) {
+        std::vector<std::pair<std::int64_t, double>> row;
+        for (std::int64_t i = b; i < e; ++i) {
+            const auto ui = static_cast<std::size_t>(i);
+            row.clear();
+            for (std::int64_t c = 0; c < k; ++c)
+                row.emplace_back(a.knn_index[static_cast<std::size_t>(i * k + c)],
+                                 cond[static_cast<std::size_t>(i * k + c)]);
+            for (auto s = rev_off[ui]; s < rev_off[ui + 1]; ++s)
+                row.emplace_back(rev_src[static_cast<std::size_t>(s)],
+                                 rev_val[static_cast<std::size_t>(s)]);
+            // Stable: equal columns keep forward-then-reverse order, so the sum is p_j|i + p_i|j.
+            std::stable_sort(row.begin(), row.end(),
+                             [](const auto& l, const auto& r) { return l.first < r.first; });
+            auto out = static_cast<std::size_t>(upper[ui]);
+            const std::size_t start = out;
+            for (std::size_t t = 0; t < row.size(); ++t) {
+                if (t > 0 && row[t].first == row[t - 1].first) {
+                    vals[out - 1] += row[t].second;
+                } else {
+                    cols[out] = row[t].first;
+                    vals[out] = row[t].second;
+                    ++out;
+                }
+            }
+            len[ui] = static_cast<std::int64_t>(out - start);
+        }
+    });
+    a.row_offsets.assign(un + 1, 0);
+    for (std::size_t i = 0; i < un; ++i) a.row_offsets[i + 1] = a.row_offsets[i] + len[i];
+    a.columns.resize(static_cast<std::size_t>(a.row_offsets[un]));
+    a.values.resize(a.columns.size());
+    double total = 0.0;
+    for (std::size_t i = 0; i < un; ++i) {
+        const auto src = static_cast<std::size_t>(upper[i]);
+        const auto dst = static_cast<std::size_t>(a.row_offsets[i]);
+        for (std::size_t t = 0; t < static_cast<std::size_t>(len[i]); ++t) {
+            a.columns[dst + t] = cols[src + t];
+            a.values[dst + t] = vals[src + t];
+            total += vals[src + t];
+        }
+    }
+    total = std::max(total, kEps);
+    for (double& v : a.values) v /= total;
+    return a;
+}
+
+/// splitmix64: a small, portable generator for the seeded noise (std::normal_distribution's
+/// output differs between standard libraries).
+class SplitMix {
+  public:
+    explicit SplitMix(std::uint64_t seed) : state_(seed) {}
+    std::uint64_t next() {
+        std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
+        z = (z ^ (z >> 30U)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27U)) * 0x94D049BB133111EBULL;
+        return z ^ (z >> 31U);
+    }
+    /// Uniform in (0, 1).
+    double uniform() { return (static_cast<double>(next() >> 11U) + 0.5) * 0x1.0p-53; }
+    /// Standard normal by Box-Muller (one value per call; the pair's second is dropped).
+    double normal() {
+        const double u1 = uniform();
+        const double u2 = uniform();
+        return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+    }
+
+  private:
+    std::uint64_t state_;
+};
+
+constexpr double kInitStd = 1e-4;
+
+/// Column c of the n x 2 map y, filled with N(0, 1e-4^2) noise from `seed` (stream c).
+void fill_noise(std::vector<double>& y, std::int64_t n, int c, std::uint64_t seed) {
+    SplitMix rng(seed * 2 + static_cast<std::uint64_t>(c));
+    for (std::int64_t i = 0; i < n; ++i)
+        y[static_cast<std::size_t>(2 * i + c)] = kInitStd * rng.normal();
+}
+
+std::vector<double> pca_init(const float* x, std::int64_t n, std::int64_t d, std::uint64_t seed) {
+    torch::NoGradGuard no_grad;
+    const auto ud = static_cast<std::size_t>(d);
+    // Column means in double, rows in order, columns split across threads.
+    std::vector<double> mean(ud, 0.0);
+    at::parallel_for(0, d, 8, [&](std::int64_t b, std::int64_t e) {
+        for (std::int64_t c = b; c < e; ++c) {
+            double s = 0.0;
+            for (std::int64_t i = 0; i < n; ++i) s += static_cast<double>(x[i * d + c]);
+            mean[static_cast<std::size_t>(c)] = s / static_cast<double>(n);
+        }
+    });
+    const torch::Tensor mt = torch::from_blob(mean.data(), {1, d}, torch::kDouble);
+    // Covariance (unscaled) over fixed row chunks added in order, and its eigenvectors, on one
+    // thread: the BLAS (OpenBLAS with OpenMP) splits its sums by thread count, and the low bits
+    // of the start decide the map after a few hundred iterations.
+    ThreadGuard one_thread(1);
+    torch::Tensor cov = torch::zeros({d, d}, torch::kDouble);
+    constexpr std::int64_t kChunk = 2048;
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): from_blob wants void*; read only.
+    const torch::Tensor xt = torch::from_blob(const_cast<float*>(x), {n, d}, torch::kFloat);
+    for (std::int64_t r0 = 0; r0 < n; r0 += kChunk) {
+        const std::int64_t m = std::min(kChunk, n - r0);
+        const torch::Tensor xc = xt.narrow(0, r0, m).to(torch::kDouble) - mt;
+        cov.addmm_(xc.t(), xc);
+    }
+    // Top `dims` eigenvectors (eigh: ascending eigenvalues).
+    const auto eig = torch::linalg_eigh(cov);
+    const torch::Tensor vecs = std::get<1>(eig).contiguous();
+    const double* v = vecs.data_ptr<double>();
+    std::vector<double> comp(2 * ud);
+    for (std::size_t c = 0; c < 2; ++c) {
+        const std::size_t col = ud - 1 - c;
+        for (std::size_t q = 0; q < ud; ++q)
+            comp[c * ud + q] = d > static_cast<std::int64_t>(c) ? v[q * ud + col] : 0.0;
+    }
+    if (d < 2) std::fill(comp.begin() + static_cast<std::ptrdiff_t>(ud), comp.end(), 0.0);
+    std::vector<double> y(static_cast<std::size_t>(2 * n));
+    at::parallel_for(0, n, 256, [&](std::int64_t b, std::int64_t e) {
+        for (std::int64_t i = b; i < e; ++i) {
+            for (std::size_t c = 0; c < 2; ++c) {
+                double s = 0.0;
+                for (std::size_t q = 0; q < ud; ++q)
+                    s += (static_cast<double>(x[static_cast<std::size_t>(i) * ud + q]) - mean[q]) *
+                         comp[c * ud + q];
+                y[static_cast<std::size_t>(2 * i) + c] = s;
+            }
+        }
+    });
+    // svd_flip: the entry of largest magnitude (first such row) of each component is positive.
+    double stds[2] = {0.0, 0.0};
+    for (int c = 0; c < 2; ++c) {
+        std::int64_t arg = 0;
+        double best = -1.0;
+        double s1 = 0.0;
+        for (std::int64_t i = 0; i < n; ++i) {
+            const double val = y[static_cast<std::size_t>(2 * i + c)];
+            if (std::fabs(val) > best) {
+                best = std::fabs(val);
+                arg = i;
+            }
+            s1 += val;
+        }
+        if (y[static_cast<std::size_t>(2 * arg + c)] < 0.0) {
+            for (std::int64_t i = 0; i < n; ++i) y[static_cast<std::size_t>(2 * i + c)] *= -1.0;
+            s1 = -s1;
+        }
+        const double mu = s1 / static_cast<double>(n);
+        double s2 = 0.0;
+        for (std::int64_t i = 0; i < n; ++i) {
+            const double dv = y[static_cast<std::size_t>(2 * i + c)] - mu;
+            s2 += dv * dv;
+        }
+        stds[c] = std::sqrt(s2 / static_cast<double>(n));
+    }
+    // Scaled so that column 0 has std 1e-4 (scikit-learn 1.2); a zero-variance component (all
+    // points identical, or rank < 2) becomes seeded noise so the map can still unfold.
+    const bool col0_ok = stds[0] > 0.0 && std::isfinite(stds[0]);
+    for (int c = 0; c < 2; ++c) {
+        const bool ok = col0_ok && stds[c] > 1e-12 * stds[0];
+        if (!ok) {
+            fill_noise(y, n, c, seed);
+            continue;
+        }
+        const double scale = kInitStd / stds[0];
+        for (std::int64_t i = 0; i < n; ++i) y[static_cast<std::size_t>(2 * i + c)] *= scale;
+    }
+    return y;
+}
+
+/// Attractive part: attr_i = sum_j P_ij w_ij (y_i - y_j), per row (deterministic).
+void attraction(const TsneAffinities& p, const double* y, double* attr) {
+    at::parallel_for(0, p.n, 256, [&](std::int64_t b, std::int64_t e) {
+        for (std::int64_t i = b; i < e; ++i) {
+            const double yx = y[2 * i];
+            const double yy = y[2 * i + 1];
+            double fx = 0.0;
+            double fy = 0.0;
+            for (auto t = p.row_offsets[static_cast<std::size_t>(i)];
+                 t < p.row_offsets[static_cast<std::size_t>(i) + 1]; ++t) {
+                const auto j = p.columns[static_cast<std::size_t>(t)];
+                const double dx = yx - y[2 * j];
+                const double dy = yy - y[2 * j + 1];
+                const double pw = p.values[static_cast<std::size_t>(t)] / (1.0 + dx * dx + dy * dy);
+                fx += pw * dx;
+                fy += pw * dy;
+            }
+            attr[2 * i] = fx;
+            attr[2 * i + 1] = fy;
+        }
+    });
+}
+
+double kl_divergence(const TsneAffinities& p, const double* y) {
+    const double z = tsne_detail::exact_normaliser(y, p.n);
+    std::vector<double> rows(static_cast<std::size_t>(p.n), 0.0);
+    at::parallel_for(0, p.n, 256, [&](std::int64_t b, std::int64_t e) {
+        for (std::int64_t i = b; i < e; ++i) {
+            double s = 0.0;
+            for (auto t = p.row_offsets[static_cast<std::size_t>(i)];
+                 t < p.row_offsets[static_cast<std::size_t>(i) + 1]; ++t) {
+                const auto j = p.columns[static_cast<std::size_t>(t)];
+                const double pij = p.values[static_cast<std::size_t>(t)];
+                if (pij <= 0.0) continue;
+                const double dx = y[2 * i] - y[2 * j];
+                const double dy = y[2 * i + 1] - y[2 * j + 1];
+                const double q = std::max(1.0 / (1.0 + dx * dx + dy * dy) / z, kEps);
+                s += pij * std::log(std::max(pij, kEps) / q);
+            }
+            rows[static_cast<std::size_t>(i)] = s;
+        }
+    });
+    double kl = 0.0;
+    for (const double r : rows) kl += r;
+    return kl;
+}
+
+} // namespace
+
+TsneAffinities tsne_affinities(const float* x, std::int64_t n, std::int64_t d, double perplexity,
+                               int threads) {
+    if (threads < 0)
+        throw ConfigError("tsne: threads must be >= 0, got " + std::to_string(threads));
+    check_data(x, n, d);
+    check_perplexity(perplexity, n);
+    ThreadGuard guard(threads);
+    return affinities(x, n, d, perplexity);
+}
+
+double tsne_kl_divergence(const TsneAffinities& p, const float* y, int threads) {
+    if (threads < 0)
+        throw ConfigError("tsne: threads must be >= 0, got " + std::to_string(threads));
+    if (p.n < 1 || y == nullptr || p.row_offsets.size() != static_cast<std::size_t>(p.n) + 1 ||
+        p.columns.size() != p.values.size() ||
+        static_cast<std::int64_t>(p.columns.size()) != p.row_offsets.back())
+        throw DataError("tsne_kl_divergence: affinities and map do not match");
+    ThreadGuard guard(threads);
+    std::vector<double> yd(static_cast<std::size_t>(2 * p.n));
+    for (std::size_t i = 0; i < yd.size(); ++i) yd[i] = static_cast<double>(y[i]);
+    return kl_divergence(p, yd.data());
+}
+
+TsneResult tsne(const float* x, std::int64_t n, std::int64_t d, const TsneOptions& opt) {
+    check_options(opt);
+    check_data(x, n, d);
+    check_perplexity(opt.perplexity, n);
+    ThreadGuard guard(opt.threads);
+
+    TsneAffinities p = affinities(x, n, d, opt.perplexity);
+    const auto un = static_cast<std::size_t>(n);
+
+    std::vector<double> y;
+    if (opt.init == TsneInit::pca) {
+        y = pca_init(x, n, d, opt.seed);
+    } else {
+        y.assign(2 * un, 0.0);
+        fill_noise(y, n, 0, opt.seed);
+        fill_noise(y, n, 1, opt.seed);
+    }
+
+    const double lr = opt.learning_rate > 0.0
+                          ? opt.learning_rate
+                          : std::max(static_cast<double>(n) / opt.early_exaggeration, 200.0);
+    std::vector<double> update(2 * un, 0.0);
+    std::vector<double> gains(2 * un, 1.0);
+    std::vector<double> neg(2 * un, 0.0);
+    std::vector<double> attr(2 * un, 0.0);
+    tsne_detail::FftRepulsion fft;
+
+    for (std::int64_t it = 0; it < opt.iterations; ++it) {
+        const bool exaggerating = it < opt.exaggeration_iterations;
+        if (it == opt.exaggeration_iterations && it > 0) {
+            // scikit-learn starts its second stage with a fresh update and fresh gains.
+            std::fill(update.begin(), update.end(), 0.0);
+            std::fill(gains.begin(), gains.end(), 1.0);
+        }
+        const double exaggeration = exaggerating ? opt.early_exaggeration : 1.0;
+        const double momentum = exaggerating ? 0.5 : 0.8;
+        double z = 0.0;
+        switch (opt.method) {
+        case TsneMethod::exact:
+            z = tsne_detail::repulsion_exact(y.data(), n, neg.data());
+            break;
+        case TsneMethod::barnes_hut:
+            z = tsne_detail::repulsion_barnes_hut(y.data(), n, opt.theta, neg.data());
+            break;
+        case TsneMethod::fft:
+            z = fft(y.data(), n, neg.data());
+            break;
+        }
+        z = std::max(z, kEps);
+        attraction(p, y.data(), attr.data());
+        at::parallel_for(0, 2 * n, 2048, [&](std::int64_t b, std::int64_t e) {
+            for (std::int64_t t = b; t < e; ++t) {
+                const auto u = static_cast<std::size_t>(t);
+                const double grad = exaggeration * attr[u] - neg[u] / z;
+                // delta-bar-delta: grow the gain while the gradient keeps its sign against the
+                // update (scikit-learn's `update * grad < 0`).
+                gains[u] = update[u] * grad < 0.0 ? gains[u] + 0.2 : gains[u] * 0.8;
+                gains[u] = std::max(gains[u], 0.01);
+                update[u] = momentum * update[u] - lr * gains[u] * grad;
+                y[u] += update[u];
+            }
+        });
+    }
+    for (const double v : y) {
+        if (!std::isfinite(static_cast<float>(v)))
+            throw ConfigError("tsne: the map diverged (non-finite coordinate); lower the "
+                              "learning rate");
+    }
+
+    TsneResult r;
+    r.n = n;
+    r.dims = 2;
+    r.learning_rate = lr;
+    r.neighbours = p.neighbours;
+    r.iterations = opt.iterations;
+    // The KL of the map as returned (float32), so that it can be checked from the output alone.
+    r.embedding.resize(2 * un);
+    for (std::size_t i = 0; i < 2 * un; ++i) {
+        r.embedding[i] = static_cast<float>(y[i]);
+        y[i] = static_cast<double>(r.embedding[i]);
+    }
+    r.kl_divergence = kl_divergence(p, y.data());
+    return r;
+}
+
+} // namespace sp

@@ -1,0 +1,396 @@
+// metrics/tsne against scikit-learn 1.2 (Debian's /usr/bin/python3, tests/oracle/tsne_oracle.py):
+// - the kNN distances and the affinities P (sklearn's _joint_probabilities_nn on sp's kNN graph);
+// - the final KL of each method within 5% of sklearn's TSNE (barnes_hut and exact), and a map
+//   that separates the clusters about as well as sklearn's (silhouette);
+// - the reported KL against an independent NumPy KL of the returned map;
+// - bit-identical maps across thread counts and repeated runs; degenerate input as documented.
+#include "sp/metrics/tsne.hpp"
+
+#include "sp/util/error.hpp"
+#include "support/run.hpp"
+#include "support/temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+using sp::test::TempDir;
+
+namespace {
+
+std::string python() {
+    const char* env = std::getenv("SP_PYTHON");
+    return env != nullptr && *env != '\0' ? env : "/usr/bin/python3";
+}
+
+bool have_sklearn() {
+    static const bool have =
+        sp::test::run({python(), "-c", "import sklearn, scipy, numpy"}).exit_code == 0;
+    return have;
+}
+
+struct Data {
+    std::int64_t n = 0;
+    std::int64_t d = 0;
+    std::vector<float> x;
+    std::vector<std::int64_t> labels;
+};
+
+/// `classes` Gaussian blobs in d dimensions (centres N(0, spread^2 I), unit noise).
+Data make_blobs(std::int64_t n, std::int64_t d, std::int64_t classes, float spread, unsigned seed) {
+    std::mt19937_64 gen(seed);
+    std::normal_distribution<float> normal(0.0F, 1.0F);
+    std::vector<float> centre(static_cast<std::size_t>(classes * d));
+    for (auto& c : centre) c = spread * normal(gen);
+    Data data;
+    data.n = n;
+    data.d = d;
+    data.x.resize(static_cast<std::size_t>(n * d));
+    data.labels.resize(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i) {
+        const std::int64_t c = i % classes;
+        data.labels[static_cast<std::size_t>(i)] = c;
+        for (std::int64_t k = 0; k < d; ++k)
+            data.x[static_cast<std::size_t>(i * d + k)] =
+                centre[static_cast<std::size_t>(c * d + k)] + normal(gen);
+    }
+    return data;
+}
+
+/// The test data set: 5 clusters of 100 points in 20 dimensions.
+const Data& blobs() {
+    static const Data data = make_blobs(500, 20, 5, 2.0F, 7);
+    return data;
+}
+
+class Writer {
+  public:
+    explicit Writer(const std::string& path) : f_(path, std::ios::binary) {}
+    void i64(std::int64_t v) { raw(&v, sizeof v); }
+    void f64(double v) { raw(&v, sizeof v); }
+    template <class T> void vec(const std::vector<T>& v) { raw(v.data(), v.size() * sizeof(T)); }
+
+  private:
+    void raw(const void* p, std::size_t bytes) {
+        f_.write(static_cast<const char*>(p), static_cast<std::streamsize>(bytes));
+    }
+    std::ofstream f_;
+};
+
+/// Runs tsne_oracle.py MODE on the file `write` fills; returns its float64 output.
+template <class Fill>
+std::vector<double> oracle(const std::string& mode, const TempDir& dir, Fill write) {
+    const std::string in = dir.file(mode + "_in.bin");
+    const std::string out = dir.file(mode + "_out.bin");
+    {
+        Writer w(in);
+        write(w);
+    }
+    const auto r = sp::test::run(
+        {python(), sp::test::source_path("tests/oracle/tsne_oracle.py"), mode, in, out});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const std::string raw = r.exit_code == 0 ? sp::test::read_file(out) : std::string();
+    std::vector<double> v(raw.size() / sizeof(double));
+    std::memcpy(v.data(), raw.data(), v.size() * sizeof(double));
+    return v;
+}
+
+sp::TsneOptions options(sp::TsneMethod method, int threads = 2) {
+    sp::TsneOptions opt;
+    opt.method = method;
+    opt.threads = threads;
+    return opt;
+}
+
+const char* name(sp::TsneMethod m) {
+    switch (m) {
+    case sp::TsneMethod::exact:
+        return "exact";
+    case sp::TsneMethod::barnes_hut:
+        return "barnes_hut";
+    case sp::TsneMethod::fft:
+        return "fft";
+    }
+    return "?";
+}
+
+/// scikit-learn's KL (barnes_hut, exact) and map silhouettes on blobs(), computed once.
+const std::vector<double>& sklearn_fit() {
+    static const std::vector<double> v = [] {
+        TempDir dir("tsne_fit");
+        const Data& data = blobs();
+        return oracle("fit", dir, [&](Writer& w) {
+            w.i64(data.n);
+            w.i64(data.d);
+            w.vec(data.x);
+            w.vec(data.labels);
+        });
+    }();
+    return v;
+}
+
+/// [KL, silhouette] of map `y` under `p`, by NumPy.
+std::vector<double> numpy_kl(const sp::TsneAffinities& p, const std::vector<float>& y,
+                             const std::vector<std::int64_t>& labels) {
+    TempDir dir("tsne_kl");
+    return oracle("kl", dir, [&](Writer& w) {
+        w.i64(p.n);
+        w.i64(static_cast<std::int64_t>(p.columns.size()));
+        w.vec(p.row_offsets);
+        w.vec(p.columns);
+        w.vec(p.values);
+        w.vec(y);
+        w.vec(labels);
+    });
+}
+
+// ---- affinities -------------------------------------------------------------------------------
+
+TEST(Tsne, AffinitiesMatchScikitLearn) {
+    if (!have_sklearn()) GTEST_SKIP() << python() << " lacks scikit-learn";
+    const Data& data = blobs();
+    const sp::TsneAffinities a = sp::tsne_affinities(data.x.data(), data.n, data.d, 30.0, 2);
+    ASSERT_EQ(a.neighbours, 90);
+    TempDir dir("tsne_knn");
+    const std::vector<double> v = oracle("knn", dir, [&](Writer& w) {
+        w.i64(data.n);
+        w.i64(data.d);
+        w.i64(a.neighbours);
+        w.vec(data.x);
+        w.f64(30.0);
+        w.vec(a.knn_index);
+        w.vec(a.knn_sqdist);
+    });
+    const auto n = static_cast<std::size_t>(data.n);
+    const auto k = static_cast<std::size_t>(a.neighbours);
+    ASSERT_EQ(v.size(), n * k + n * n);
+    // kNN: the same distances as sklearn's exact search (float32 storage: 1e-6 relative).
+    double worst_d = 0.0;
+    for (std::size_t t = 0; t < n * k; ++t) {
+        const double err =
+            std::abs(static_cast<double>(a.knn_sqdist[t]) - v[t]) / std::max(v[t], 1e-12);
+        worst_d = std::max(worst_d, err);
+    }
+    EXPECT_LE(worst_d, 1e-6);
+    // P: sklearn's on the same graph, entry by entry, and nothing outside the sparsity pattern.
+    std::vector<double> dense(n * n, 0.0);
+    double sum = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+        for (auto t = a.row_offsets[i]; t < a.row_offsets[i + 1]; ++t) {
+            const auto j = static_cast<std::size_t>(a.columns[static_cast<std::size_t>(t)]);
+            EXPECT_NE(j, i);
+            dense[i * n + j] = a.values[static_cast<std::size_t>(t)];
+            sum += a.values[static_cast<std::size_t>(t)];
+        }
+    }
+    EXPECT_NEAR(sum, 1.0, 1e-12);
+    double worst_p = 0.0;
+    for (std::size_t t = 0; t < n * n; ++t) {
+        const double want = v[n * k + t];
+        worst_p = std::max(worst_p, std::abs(dense[t] - want) / std::max(want, 1e-300));
+        if (want == 0.0) {
+            EXPECT_EQ(dense[t], 0.0) << "entry " << t;
+        }
+        if (dense[t] != 0.0) {
+            EXPECT_EQ(dense[t], dense[(t % n) * n + t / n]) << "asymmetric";
+        }
+    }
+    EXPECT_LE(worst_p, 1e-6);
+    std::cout << "[ worst ] knn sqdist " << worst_d << ", P " << worst_p << " (relative)\n";
+}
+
+// ---- KL and separation against scikit-learn --------------------------------------------------
+
+class TsneMethods : public ::testing::TestWithParam<sp::TsneMethod> {};
+
+TEST_P(TsneMethods, KlWithinFivePercentOfScikitLearn) {
+    if (!have_sklearn()) GTEST_SKIP() << python() << " lacks scikit-learn";
+    const Data& data = blobs();
+    const sp::TsneResult r = sp::tsne(data.x.data(), data.n, data.d, options(GetParam()));
+    const std::vector<double>& ref = sklearn_fit();
+    ASSERT_EQ(ref.size(), 4U);
+    EXPECT_EQ(r.neighbours, 90);
+    EXPECT_EQ(r.iterations, 1000);
+    EXPECT_DOUBLE_EQ(r.learning_rate, 200.0); // max(500 / 12, 200): sklearn's auto, 50, x 4
+    ASSERT_EQ(r.embedding.size(), 2U * static_cast<std::size_t>(data.n));
+    const double kl_bh = ref[0];
+    const double kl_exact = ref[1];
+    EXPECT_LE(std::abs(r.kl_divergence - kl_bh), 0.05 * kl_bh) << "vs barnes_hut " << kl_bh;
+    EXPECT_LE(std::abs(r.kl_divergence - kl_exact), 0.05 * kl_exact) << "vs exact " << kl_exact;
+
+    // The reported KL is the exact KL of the returned map (independent NumPy computation).
+    const sp::TsneAffinities p = sp::tsne_affinities(data.x.data(), data.n, data.d, 30.0, 1);
+    const std::vector<double> mine = numpy_kl(p, r.embedding, data.labels);
+    ASSERT_EQ(mine.size(), 2U);
+    EXPECT_LE(std::abs(r.kl_divergence - mine[0]), 1e-6 * mine[0]);
+    EXPECT_NEAR(sp::tsne_kl_divergence(p, r.embedding.data(), 2), r.kl_divergence,
+                1e-12 * r.kl_divergence);
+    // Well-separated clusters stay separated, about as well as in sklearn's maps.
+    const double sil_sklearn = std::min(ref[2], ref[3]);
+    EXPECT_GE(mine[1], 0.5);
+    EXPECT_GE(mine[1], sil_sklearn - 0.1);
+    std::cout << "[ kl    ] " << name(GetParam()) << ": sp " << r.kl_divergence
+              << ", sklearn barnes_hut " << kl_bh << ", exact " << kl_exact << "; silhouette sp "
+              << mine[1] << ", sklearn " << ref[2] << " / " << ref[3] << '\n';
+}
+
+INSTANTIATE_TEST_SUITE_P(Tsne, TsneMethods,
+                         ::testing::Values(sp::TsneMethod::exact, sp::TsneMethod::barnes_hut,
+                                           sp::TsneMethod::fft),
+                         [](const ::testing::TestParamInfo<sp::TsneMethod>& method) {
+                             return std::string(name(method.param));
+                         });
+
+// ---- determinism ------------------------------------------------------------------------------
+
+TEST(Tsne, BitIdenticalAcrossThreadsAndRuns) {
+    const Data data = make_blobs(400, 16, 4, 2.0F, 3);
+    for (const auto method :
+         {sp::TsneMethod::exact, sp::TsneMethod::barnes_hut, sp::TsneMethod::fft}) {
+        for (const auto init : {sp::TsneInit::pca, sp::TsneInit::random}) {
+            SCOPED_TRACE(name(method));
+            sp::TsneOptions opt = options(method, 1);
+            opt.init = init;
+            opt.iterations = 300;
+            opt.exaggeration_iterations = 100;
+            const sp::TsneResult ref = sp::tsne(data.x.data(), data.n, data.d, opt);
+            for (const int threads : {1, 2, 3}) {
+                opt.threads = threads;
+                const sp::TsneResult r = sp::tsne(data.x.data(), data.n, data.d, opt);
+                EXPECT_EQ(std::memcmp(r.embedding.data(), ref.embedding.data(),
+                                      ref.embedding.size() * sizeof(float)),
+                          0)
+                    << threads << " threads";
+                EXPECT_EQ(r.kl_divergence, ref.kl_divergence) << threads << " threads";
+            }
+        }
+    }
+}
+
+TEST(Tsne, SeedChangesRandomInitOnly) {
+    const Data data = make_blobs(120, 8, 3, 2.0F, 5);
+    sp::TsneOptions opt = options(sp::TsneMethod::barnes_hut);
+    opt.iterations = 50;
+    opt.exaggeration_iterations = 25;
+    const auto pca0 = sp::tsne(data.x.data(), data.n, data.d, opt);
+    opt.seed = 9;
+    const auto pca9 = sp::tsne(data.x.data(), data.n, data.d, opt);
+    EXPECT_EQ(pca0.embedding, pca9.embedding);
+    opt.init = sp::TsneInit::random;
+    const auto rnd9 = sp::tsne(data.x.data(), data.n, data.d, opt);
+    opt.seed = 10;
+    const auto rnd10 = sp::tsne(data.x.data(), data.n, data.d, opt);
+    EXPECT_NE(rnd9.embedding, rnd10.embedding);
+}
+
+// ---- options and degenerate input -------------------------------------------------------------
+
+bool all_finite(const sp::TsneResult& r) {
+    return std::isfinite(r.kl_divergence) && std::all_of(r.embedding.begin(), r.embedding.end(),
+                                                         [](float v) { return std::isfinite(v); });
+}
+
+TEST(Tsne, RejectsBadDataAndOptions) {
+    const Data data = make_blobs(40, 4, 2, 2.0F, 1);
+    const float* x = data.x.data();
+    EXPECT_THROW(sp::tsne(x, 1, 4), sp::DataError);
+    EXPECT_THROW(sp::tsne(x, 0, 4), sp::DataError);
+    EXPECT_THROW(sp::tsne(x, 40, 0), sp::DataError);
+    EXPECT_THROW(sp::tsne(nullptr, 40, 4), sp::DataError);
+    std::vector<float> bad = data.x;
+    bad[17] = std::numeric_limits<float>::quiet_NaN();
+    EXPECT_THROW(sp::tsne(bad.data(), 40, 4), sp::DataError);
+    bad[17] = std::numeric_limits<float>::infinity();
+    EXPECT_THROW(sp::tsne_affinities(bad.data(), 40, 4), sp::DataError);
+    bad[17] = 1e19F; // squared distances would overflow float32
+    EXPECT_THROW(sp::tsne(bad.data(), 40, 4), sp::DataError);
+
+    auto with = [](auto set) {
+        sp::TsneOptions o;
+        o.perplexity = 5.0;
+        set(o);
+        return o;
+    };
+    EXPECT_THROW(sp::tsne(x, 40, 4, with([](auto& o) { o.perplexity = 40.0; })),
+                 sp::ConfigError); // perplexity >= n, as scikit-learn
+    EXPECT_THROW(sp::tsne(x, 40, 4, with([](auto& o) { o.perplexity = 0.0; })), sp::ConfigError);
+    EXPECT_THROW(sp::tsne(x, 40, 4, with([](auto& o) { o.dims = 3; })), sp::ConfigError);
+    EXPECT_THROW(sp::tsne(x, 40, 4, with([](auto& o) { o.iterations = -1; })), sp::ConfigError);
+    EXPECT_THROW(sp::tsne(x, 40, 4, with([](auto& o) { o.exaggeration_iterations = 2000; })),
+                 sp::ConfigError);
+    EXPECT_THROW(sp::tsne(x, 40, 4, with([](auto& o) { o.early_exaggeration = 0.0; })),
+                 sp::ConfigError);
+    EXPECT_THROW(sp::tsne(x, 40, 4, with([](auto& o) { o.learning_rate = -1.0; })),
+                 sp::ConfigError);
+    EXPECT_THROW(sp::tsne(x, 40, 4, with([](auto& o) { o.theta = -0.5; })), sp::ConfigError);
+    EXPECT_THROW(sp::tsne(x, 40, 4, with([](auto& o) { o.threads = -1; })), sp::ConfigError);
+}
+
+TEST(Tsne, SmallInputClampsNeighbours) {
+    // 3 * perplexity > n - 1: k = n - 1, every other point is a neighbour.
+    const Data data = make_blobs(12, 3, 2, 2.0F, 2);
+    sp::TsneOptions opt;
+    opt.perplexity = 10.0;
+    for (const auto method :
+         {sp::TsneMethod::exact, sp::TsneMethod::barnes_hut, sp::TsneMethod::fft}) {
+        opt.method = method;
+        const auto r = sp::tsne(data.x.data(), data.n, data.d, opt);
+        EXPECT_EQ(r.neighbours, 11);
+        EXPECT_TRUE(all_finite(r)) << name(method);
+    }
+    const auto two = sp::tsne(data.x.data(), 2, data.d, [] {
+        sp::TsneOptions o;
+        o.perplexity = 1.0;
+        return o;
+    }());
+    EXPECT_EQ(two.neighbours, 1);
+    EXPECT_TRUE(all_finite(two));
+}
+
+TEST(Tsne, DuplicatesShareAPosition) {
+    Data data = make_blobs(200, 6, 2, 3.0F, 4);
+    // Rows 1..4 copy row 0; row 5 is the zero vector.
+    for (std::int64_t r = 1; r <= 4; ++r) std::copy_n(data.x.begin(), 6, data.x.begin() + r * 6);
+    std::fill_n(data.x.begin() + 30, 6, 0.0F);
+    for (const auto method :
+         {sp::TsneMethod::exact, sp::TsneMethod::barnes_hut, sp::TsneMethod::fft}) {
+        SCOPED_TRACE(name(method));
+        const auto r = sp::tsne(data.x.data(), data.n, data.d, options(method));
+        ASSERT_TRUE(all_finite(r));
+        for (std::size_t row = 1; row <= 4; ++row) {
+            EXPECT_EQ(r.embedding[2 * row], r.embedding[0]);
+            EXPECT_EQ(r.embedding[2 * row + 1], r.embedding[1]);
+        }
+    }
+}
+
+TEST(Tsne, IdenticalPointsSpreadFromNoise) {
+    const std::vector<float> x(60 * 5, 1.5F);
+    for (const auto method :
+         {sp::TsneMethod::exact, sp::TsneMethod::barnes_hut, sp::TsneMethod::fft}) {
+        SCOPED_TRACE(name(method));
+        sp::TsneOptions opt = options(method);
+        opt.perplexity = 10.0;
+        const auto r = sp::tsne(x.data(), 60, 5, opt);
+        ASSERT_TRUE(all_finite(r));
+        EXPECT_NE(r.embedding[0], r.embedding[2]); // noise init, not one point
+        // All distances 0: each row's search gives up at uniform p_j|i = 1 / k.
+        const sp::TsneAffinities p = sp::tsne_affinities(x.data(), 60, 5, 10.0);
+        double sum = 0.0;
+        for (const double v : p.values) sum += v;
+        EXPECT_NEAR(sum, 1.0, 1e-12);
+        for (const double v : p.values) EXPECT_TRUE(v > 0.0 && v <= 2.0 / (2.0 * 60.0 * 30.0));
+    }
+}
+
+} // namespace
