@@ -172,20 +172,26 @@ std::vector<double> class_sums_cosine(const float* x, std::size_t N, std::size_t
         const double* u = &unit[i * D];
         for (std::size_t k = 0; k < D; ++k) c[k] += u[k];
     }
+    // Every row's dot with every class sum: one BLAS product (each entry summed in a fixed
+    // order whatever the thread count).
+    const auto n = static_cast<std::int64_t>(N);
+    const auto k = static_cast<std::int64_t>(K);
+    const auto d = static_cast<std::int64_t>(D);
+    const torch::Tensor similarity =
+        torch::mm(torch::from_blob(unit.data(), {n, d}, torch::kFloat64),
+                  torch::from_blob(class_sum.data(), {k, d}, torch::kFloat64).t())
+            .contiguous();
+    const double* sim = similarity.data_ptr<double>();
     std::vector<double> sums(N * K, 0.0);
-    at::parallel_for(0, static_cast<std::int64_t>(N), 64, [&](std::int64_t b, std::int64_t e) {
-        for (auto i = static_cast<std::size_t>(b); i < static_cast<std::size_t>(e); ++i) {
-            const double* u = &unit[i * D];
-            const auto own = static_cast<std::size_t>(labels[i]);
-            for (std::size_t k = 0; k < K; ++k) {
-                if (count[k] == 0) continue;
-                const double similarity = dot(u, &class_sum[k * D], D);
-                sums[i * K + k] = k == own
-                                      ? static_cast<double>(count[k] - 1) - (similarity - self[i])
-                                      : static_cast<double>(count[k]) - similarity;
-            }
+    for (std::size_t i = 0; i < N; ++i) {
+        const auto own = static_cast<std::size_t>(labels[i]);
+        for (std::size_t c = 0; c < K; ++c) {
+            if (count[c] == 0) continue;
+            sums[i * K + c] = c == own
+                                  ? static_cast<double>(count[c] - 1) - (sim[i * K + c] - self[i])
+                                  : static_cast<double>(count[c]) - sim[i * K + c];
         }
-    });
+    }
     return sums;
 }
 
