@@ -187,6 +187,9 @@ std::vector<Field> build_fields() {
              SP_ACCESS(al.score_batch_size), kAtLeastOne, {}, /*identity=*/false),
         make("al.round_metrics", K::boolean, "compute the full metrics after every round",
              SP_ACCESS(al.round_metrics)),
+        make("al.save_pool_outputs", K::boolean,
+             "store what each query saw (pool logits, embeddings, MC samples): large",
+             SP_ACCESS(al.save_pool_outputs), kAny, {}, /*identity=*/false),
         // metrics
         make("metrics.cosine_bins", K::integer, "histogram bins of cosine similarity over [-1, 1]",
              SP_ACCESS(metrics.cosine_bins), kAtLeastOne),

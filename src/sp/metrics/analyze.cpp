@@ -222,9 +222,10 @@ void write_silhouette(h5::Group& parent, const std::string& name, const Silhouet
 
 } // namespace
 
-void write_analysis(h5::Location& file, const Analysis& a, int compression) {
-    if (file.exists("/metrics")) file.remove("/metrics");
-    h5::Group m = file.create_group("/metrics");
+void write_analysis(h5::Location& file, const Analysis& a, int compression,
+                    const std::string& path) {
+    if (file.exists(path)) file.remove(path);
+    h5::Group m = file.create_group(path);
     m.write_attribute("n", a.n);
     m.write_attribute("d", a.d);
     m.write_attribute("classes", a.classes);
@@ -278,6 +279,115 @@ void write_analysis(h5::Location& file, const Analysis& a, int compression) {
     sup.write<std::int64_t>("unit_classes", a.superposition.unit_classes);
     if (a.feature_dimensionality)
         sup.write<double>("feature_dimensionality", a.feature_dimensionality->per_feature);
+}
+
+namespace {
+
+CosineSetStats read_set(const h5::Group& cosine, const std::string& name) {
+    const h5::Group g = cosine.open_group(name);
+    CosineSetStats s;
+    s.histogram = g.read<std::int64_t>("histogram");
+    s.count = g.read_attribute<std::int64_t>("count");
+    s.mean = g.read_attribute<double>("mean");
+    s.std = g.read_attribute<double>("std");
+    s.min = g.read_attribute<double>("min");
+    s.max = g.read_attribute<double>("max");
+    s.q25 = g.read_attribute<double>("q25");
+    s.q50 = g.read_attribute<double>("q50");
+    s.q75 = g.read_attribute<double>("q75");
+    return s;
+}
+
+std::optional<Silhouette> read_silhouette(const h5::Group& space, const std::string& name) {
+    if (!space.exists(name)) return std::nullopt;
+    const h5::Group g = space.open_group(name);
+    Silhouette s;
+    s.mean = g.read_attribute<double>("mean");
+    s.per_class = g.read<double>("per_class");
+    if (g.exists("samples")) s.samples = g.read<double>("samples");
+    return s;
+}
+
+} // namespace
+
+Analysis read_analysis(const h5::Location& file, const std::string& path) {
+    const h5::Group m = file.open_group(path);
+    Analysis a;
+    a.n = m.read_attribute<std::int64_t>("n");
+    a.d = m.read_attribute<std::int64_t>("d");
+    a.classes = m.read_attribute<std::int64_t>("classes");
+    a.seconds = m.read_attribute<double>("seconds");
+    const h5::Group scalars = m.open_group("scalars");
+    for (const std::string& name : scalars.attribute_names())
+        a.scalars[name] = scalars.read_attribute<double>(name);
+    const h5::Group undefined = m.open_group("undefined");
+    for (const std::string& name : undefined.attribute_names())
+        a.undefined[name] = undefined.read_attribute<std::string>(name);
+
+    const h5::Group cosine = m.open_group("cosine");
+    a.cosine.bins = cosine.read_attribute<std::int64_t>("bins");
+    a.cosine.quantile_resolution = cosine.read_attribute<double>("quantile_resolution");
+    a.cosine.classes = a.classes;
+    a.cosine.all = read_set(cosine, "all");
+    a.cosine.within = read_set(cosine, "within");
+    a.cosine.between = read_set(cosine, "between");
+    a.cosine.has_full = cosine.exists("full");
+    if (a.cosine.has_full) a.cosine.full = read_set(cosine, "full");
+    a.cosine.class_means_cosine = cosine.read<double>("class_means", {h5::kAnyDim, h5::kAnyDim});
+
+    const h5::Group sil = m.open_group("silhouette");
+    for (const std::string& space : sil.links()) {
+        const h5::Group g = sil.open_group(space);
+        SpaceClusters c;
+        c.euclidean = read_silhouette(g, "euclidean");
+        c.cosine = read_silhouette(g, "cosine");
+        const auto db = a.scalars.find("davies_bouldin_" + space);
+        if (db != a.scalars.end() && a.undefined.count(db->first) == 0)
+            c.davies_bouldin = db->second;
+        a.spaces[space] = std::move(c);
+    }
+
+    if (m.exists("tsne")) {
+        const h5::Group g = m.open_group("tsne");
+        TsneResult t;
+        t.embedding = g.read<float>("embedding", {h5::kAnyDim, h5::kAnyDim});
+        const h5::Shape shape = g.shape("embedding");
+        t.n = static_cast<std::int64_t>(shape[0]);
+        t.dims = static_cast<std::int64_t>(shape[1]);
+        t.kl_divergence = g.read_attribute<double>("kl_divergence");
+        t.iterations = g.read_attribute<std::int64_t>("iterations");
+        t.learning_rate = g.read_attribute<double>("learning_rate");
+        t.neighbours = g.read_attribute<std::int64_t>("neighbours");
+        a.tsne = std::move(t);
+        a.tsne_options.perplexity = g.read_attribute<double>("perplexity");
+        a.tsne_options.theta = g.read_attribute<double>("theta");
+        a.tsne_options.seed = g.read_attribute<std::uint64_t>("seed");
+        a.tsne_options.method = tsne_method(g.read_attribute<std::string>("method"));
+    }
+
+    const h5::Group sup = m.open_group("superposition");
+    Superposition& s = a.superposition;
+    s.covariance_spectrum = sup.read<double>("covariance_spectrum");
+    s.unit_selectivity = sup.read<double>("unit_selectivity");
+    s.unit_classes = sup.read<std::int64_t>("unit_classes");
+    auto scalar = [&](const char* name) {
+        const auto it = a.scalars.find(name);
+        return it == a.scalars.end() ? std::numeric_limits<double>::quiet_NaN() : it->second;
+    };
+    s.participation_ratio = scalar("participation_ratio");
+    s.nc1 = scalar("nc1");
+    s.within_between_ratio = scalar("within_between_ratio");
+    s.selectivity_mean = scalar("selectivity_mean");
+    s.classes_per_unit_mean = scalar("classes_per_unit_mean");
+    s.dead_units = static_cast<std::int64_t>(scalar("dead_units"));
+    if (sup.exists("feature_dimensionality")) {
+        FeatureDimensionality f;
+        f.per_feature = sup.read<double>("feature_dimensionality");
+        f.total = scalar("feature_dimensionality_total");
+        f.dimensions_per_feature = scalar("dimensions_per_feature");
+        a.feature_dimensionality = std::move(f);
+    }
+    return a;
 }
 
 } // namespace sp

@@ -66,8 +66,13 @@ struct Analysis {
 Analysis analyze(const AnalysisInput& in, const MetricsConfig& cfg, std::uint64_t tsne_seed,
                  int threads);
 
-/// Writes `a` as the group /metrics of `file` (results-schema/replicate.toml), replacing an
-/// existing /metrics. Large datasets use deflate level `compression`.
-void write_analysis(h5::Location& file, const Analysis& a, int compression);
+/// Writes `a` as the group `path` (default /metrics) of `file` (results-schema/replicate.toml),
+/// replacing an existing one. Large datasets use deflate level `compression`.
+void write_analysis(h5::Location& file, const Analysis& a, int compression,
+                    const std::string& path = "/metrics");
+
+/// Reads back what write_analysis wrote (checkpoints keep the rounds' metrics this way).
+/// Throws IoError when the group is missing or malformed.
+Analysis read_analysis(const h5::Location& file, const std::string& path = "/metrics");
 
 } // namespace sp

@@ -22,8 +22,10 @@
 ///   iterations with momentum 0.5, then momentum 0.8 until `iterations` in all; delta-bar-delta
 ///   gains (+0.2 / x0.8, minimum 0.01), reset with the update at the switch as in scikit-learn.
 /// - Repulsion: exact (O(n^2) per iteration), Barnes-Hut (quadtree, `theta`) or FFT-accelerated
-///   interpolation (FIt-SNE: 3 equispaced nodes per box, boxes of width <= 1, at least 50 per
-///   side; convolution with the squared Cauchy kernel by FFT).
+///   interpolation (FIt-SNE: 3 equispaced nodes per box, boxes of width <= 1 for maps up to 256
+///   units wide, 10 to 256 boxes per side; convolution with the squared Cauchy kernel by FFT).
+///   An iteration whose grid would cost more than the exact sum (n^2 <= 40 x (6 x boxes)^2: small
+///   n, e.g. n < ~2,000 for a map 50 units wide) uses the exact sum instead.
 ///
 /// Determinism: for given input and options the output is bit-identical whatever `threads` is.
 /// Work is split by points or by fixed-size blocks, each producing its own values, and every sum
@@ -53,7 +55,7 @@ namespace sp {
 enum class TsneMethod {
     exact,      ///< all pairs, O(n^2) per iteration (small n)
     barnes_hut, ///< quadtree, O(n log n), accuracy `theta`
-    fft,        ///< FIt-SNE interpolation on a grid, O(n), the fastest for n >~ 5,000
+    fft,        ///< FIt-SNE interpolation on a grid, O(n + grid); exact for small n
 };
 
 /// Starting map.

@@ -14,15 +14,20 @@ double repulsion_exact(const double* y, std::int64_t n, double* neg);
 
 double repulsion_barnes_hut(const double* y, std::int64_t n, double theta, double* neg);
 
-/// FIt-SNE interpolation; keeps its buffers between iterations.
+/// FIt-SNE interpolation; keeps its buffers between iterations. With `exact_when_cheaper`, an
+/// iteration whose grid would cost more than the n^2 pairs (small n, or a wide map) uses
+/// repulsion_exact instead: the choice depends only on n and the map, so it is deterministic.
 class FftRepulsion {
   public:
+    explicit FftRepulsion(bool exact_when_cheaper = true)
+        : exact_when_cheaper_(exact_when_cheaper) {}
     double operator()(const double* y, std::int64_t n, double* neg);
 
   private:
     std::vector<double> grid_;      // charges per partition, then summed
     std::vector<double> weights_;   // per point, 9 interpolation weights
     std::vector<std::int64_t> box_; // per point, box index
+    bool exact_when_cheaper_ = true;
 };
 
 /// Z = sum_{i != j} w_ij exactly (O(n^2) time, O(n) memory).

@@ -41,7 +41,9 @@ bool result_is_complete(const std::string& path);
 /// Runs replicate `r` of `plan`: skipped if its complete result file exists; resumed from its
 /// checkpoint if one exists; otherwise from the start. A failure (bad data, diverged training)
 /// is caught: a result file with status "failed" and the message is written and the outcome
-/// says "failed". Only the baseline strategy runs in this version: others are "skipped".
+/// says "failed". "baseline" trains once on the whole training set; every other strategy runs
+/// active-learning rounds (initial pool, train, score the unlabelled pool, query, repeat),
+/// checkpointing at epoch and round boundaries; both end with the replicate's /metrics.
 ReplicateOutcome run_replicate(const Plan& plan, const Replicate& r, const RunContext& ctx);
 
 } // namespace sp

@@ -75,7 +75,7 @@ torch::Tensor tensor_of(std::vector<std::uint8_t>& bytes) {
 
 void save_checkpoint(const std::string& path, const std::string& replicate_id,
                      torch::nn::Module& model, torch::optim::Optimizer& optimizer,
-                     const TrainState& state) {
+                     const TrainState& state, const std::function<void(h5::File&)>& extra) {
     io::AtomicH5File out(path);
     h5::File& f = out.file();
     f.write_attribute("file_kind", "checkpoint");
@@ -118,12 +118,14 @@ void save_checkpoint(const std::string& path, const std::string& replicate_id,
     }
 
     write_history(f, "/history", state.history);
+    if (extra) extra(f);
     out.commit();
 }
 
 std::optional<TrainState> load_checkpoint(const std::string& path, const std::string& replicate_id,
                                           torch::nn::Module& model,
-                                          torch::optim::Optimizer& optimizer) {
+                                          torch::optim::Optimizer& optimizer,
+                                          const std::function<void(const h5::File&)>& extra) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) return std::nullopt;
     h5::File f = h5::File::open(path);
@@ -176,6 +178,7 @@ std::optional<TrainState> load_checkpoint(const std::string& path, const std::st
     }
 
     state.history = read_history(f, "/history");
+    if (extra) extra(f);
     return state;
 }
 
