@@ -38,3 +38,7 @@ ratio compute torch
 ratio epoch torch
 ratio compute torch-tuned
 ratio epoch torch-tuned
+# Scoring an unlabelled pool against training on it (both images/s of sp): how much an
+# active-learning query adds to a round, per image.
+awk '$1 == "sp" && $2 == "epoch" {e = $3} $1 == "sp" && $2 == "score" {s = $3}
+     END {printf "ratio score/epoch sp = %.2f (scoring an image costs %.2f of an epoch'"'"'s train step)\n", s / e, e / s}' <<<"$sp_out"

@@ -2,7 +2,10 @@
 //   compute: Adam steps of ResNet18 on a fixed random batch (the compute-bound train step);
 //   epoch:   one training epoch over Fashion-MNIST through sp's data pipeline (random crop,
 //            flip, normalise, 1 -> 3 channels) and the same train step, end to end.
-// Prints "sp compute <images/s>" and "sp epoch <images/s>" (medians over repetitions).
+//   score:   scoring the same images as an active-learning pool (eval mode, no grad, softmax,
+//            least confidence), batches of al.score_batch_size.
+// Prints "sp compute <images/s>", "sp epoch <images/s>" and "sp score <images/s>" (medians).
+#include "sp/al/strategies.hpp"
 #include "sp/data/batches.hpp"
 #include "sp/data/facts.hpp"
 #include "sp/data/readers.hpp"
@@ -106,5 +109,34 @@ int main(int argc, char** argv) {
         epoch.push_back(static_cast<double>(seen) / (now() - t0));
     }
     std::printf("sp epoch %.1f\n", median(epoch));
+
+    // Scoring an unlabelled pool, as an active-learning round does: the same images unaugmented
+    // in eval mode, batches of al.score_batch_size, under NoGradGuard, softmax and
+    // least-confidence scores.
+    sp::LoaderOptions so;
+    so.batch_size = sp::AlConfig{}.score_batch_size;
+    so.threads = threads;
+    so.shuffle = false;
+    so.mode = sp::LoaderMode::eval;
+    sp::DatasetConfig plain;
+    const sp::TransformSpec score_spec = sp::make_transform_spec(
+        plain, sp::dataset_facts("fashion-mnist"), fm.train, /*model_channels=*/3);
+    sp::BatchLoader scorer(fm.train, indices, score_spec, so);
+    std::vector<double> score;
+    for (int r = 0; r < reps; ++r) {
+        scorer.start_epoch(0);
+        const double t0 = now();
+        std::int64_t seen = 0;
+        torch::NoGradGuard no_grad;
+        model->eval();
+        while (std::optional<sp::Batch> b = scorer.next()) {
+            const torch::Tensor p = torch::softmax(model->forward(b->images), 1).contiguous();
+            const auto s = sp::least_confidence_scores(p.data_ptr<float>(), p.size(0), p.size(1));
+            seen += static_cast<std::int64_t>(s.size());
+        }
+        model->train();
+        score.push_back(static_cast<double>(seen) / (now() - t0));
+    }
+    std::printf("sp score %.1f\n", median(score));
     return 0;
 }

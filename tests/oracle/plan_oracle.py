@@ -17,6 +17,7 @@ TAGS = {"seed_pool": 1, "seed_init": 2, "seed_data": 3, "seed_dropout": 4, "seed
 # Keys that are not part of a replicate's identity (sweeps/README.md, "Replicate IDs").
 NOT_IN_ID = {"dataset.root", "dataset.cache", "dataset.channels_last", "model.pretrained",
              "train.eval_batch_size", "train.checkpoint_every", "al.score_batch_size",
+             "al.save_pool_outputs",
              "output.dir", "output.compression", "output.save_embeddings"}
 
 failures = []

@@ -86,7 +86,7 @@ struct AlConfig {
     std::int64_t epochs = 0;      ///< epochs per round; 0 = train.epochs
     std::int64_t mc_samples = 20; ///< stochastic passes for BALD
     std::int64_t score_batch_size = 512;
-    bool round_metrics = false; ///< full metrics of every round's embeddings
+    bool round_metrics = false;     ///< full metrics of every round's embeddings
     bool save_pool_outputs = false; ///< store each query's pool logits, embeddings, MC samples
 };
 
