@@ -7,8 +7,10 @@ CASES.txt: one case a line, numbers in round-trip form ("nan" for missing):
     paired ID N a1 .. aN b1 .. bN
     holm ID M p1 .. pM
 Prints `ID:name v1 v2 ...` lines, floats in repr (round-trip) form, computed from SciPy where
-SciPy defines the statistic (mean, std, median, t.interval, ttest_rel, wilcoxon) and from direct
+SciPy defines the statistic (mean, std, median, ttest_rel, wilcoxon) and from direct
 re-implementations of sp's documented rules elsewhere (the SplitMix64 bootstrap, Holm, Hedges' g).
+The t interval is mean + sem * ppf with a Newton-refined ppf (`stats`), because SciPy 1.10's own
+t.ppf is only good to ~5e-9 relative; SciPy's t.interval is printed too (`scipy_interval`).
 """
 import math
 import sys
@@ -58,27 +60,40 @@ def bootstrap_indices(seed, n, b):
     return (r % np.uint64(n)).astype(np.int64).reshape(b, n)
 
 
+def t_ppf(q, df):
+    """Student t quantile to ~1e-15: SciPy 1.10's t.ppf (Cephes stdtrit, off by up to ~5e-9
+    relative) refined by Newton steps on t.cdf (stdtr, accurate to ~1e-16)."""
+    x = st.t.ppf(q, df)
+    for _ in range(3):
+        x -= (st.t.cdf(x, df) - q) / st.t.pdf(x, df)
+    return x
+
+
 def summary(case, conf, b, seed, x):
     v = x[~np.isnan(x)]
     n = len(v)
     emit(case, "n", n)
     if n == 0:
         emit(case, "stats", *[NAN] * 9)
+        emit(case, "scipy_interval", NAN, NAN)
         return
     mean, median = np.mean(v), np.median(v)
     std = np.std(v, ddof=1) if n >= 2 else NAN
-    t_low = t_high = boot_low = boot_high = NAN
+    t_low = t_high = boot_low = boot_high = scipy_low = scipy_high = NAN
     if n >= 2:
         sem = st.sem(v)
+        q_low, q_high = (1 - conf) / 2, (1 + conf) / 2
         if sem == 0:  # SciPy gives NaN for scale 0; sp gives the point (documented)
-            t_low = t_high = mean
+            t_low = t_high = scipy_low = scipy_high = mean
         else:
-            t_low, t_high = st.t.interval(conf, n - 1, loc=mean, scale=sem)
+            t_low, t_high = mean + sem * t_ppf(q_low, n - 1), mean + sem * t_ppf(q_high, n - 1)
+            scipy_low, scipy_high = st.t.interval(conf, n - 1, loc=mean, scale=sem)
         idx = bootstrap_indices(seed, n, b)
         # cumsum adds left to right, as sp does: the last column is the sum in draw order.
         means = np.cumsum(v[idx], axis=1)[:, -1] / n
-        boot_low, boot_high = np.quantile(np.sort(means), [(1 - conf) / 2, (1 + conf) / 2])
+        boot_low, boot_high = np.quantile(np.sort(means), [q_low, q_high])
     emit(case, "stats", mean, std, median, v.min(), v.max(), t_low, t_high, boot_low, boot_high)
+    emit(case, "scipy_interval", scipy_low, scipy_high)
 
 
 def paired(case, a, b):

@@ -328,8 +328,10 @@ CosineStats cosine_statistics(const float* x, std::int64_t n, std::int64_t d,
     within.hist.assign(ubins, 0);
     between.hist.assign(ubins, 0);
     constexpr double kInf = std::numeric_limits<double>::infinity();
-    std::vector<double> row_min(2 * un, kInf);
-    std::vector<double> row_max(2 * un, -kInf);
+    // Extremes: each worker keeps running exact minima and maxima (a value is recomputed only
+    // when its float could beat them), merged at the end; min and max do not depend on order.
+    double set_min[2] = {kInf, kInf};
+    double set_max[2] = {-kInf, -kInf};
     std::mutex hist_mutex;
     const std::int64_t chunk =
         opt.chunk_rows > 0 ? opt.chunk_rows
@@ -345,13 +347,13 @@ CosineStats cosine_statistics(const float* x, std::int64_t n, std::int64_t d,
         const auto ustart = static_cast<std::size_t>(start);
         at::parallel_for(0, m, 8, [&](std::int64_t r0, std::int64_t r1) {
             std::vector<std::int64_t> hist(2 * ubins, 0);
+            double mins[2] = {kInf, kInf};
+            double maxs[2] = {-kInf, -kInf};
             for (auto r = static_cast<std::size_t>(r0); r < static_cast<std::size_t>(r1); ++r) {
                 const std::size_t i = ustart + r;
                 const double* ui = yp + i * ud;
                 const std::int64_t li = labels[i];
                 const float* gi = g + r * ucols;
-                double* mins = &row_min[2 * i];
-                double* maxs = &row_max[2 * i];
                 for (std::size_t col = r + 1; col < ucols; ++col) {
                     const std::size_t j = ustart + col;
                     const std::size_t set = labels[j] == li ? 0 : 1;
@@ -378,18 +380,20 @@ CosineStats cosine_statistics(const float* x, std::int64_t n, std::int64_t d,
                 }
             }
             const std::lock_guard<std::mutex> lock(hist_mutex);
+            for (std::size_t t = 0; t < 2; ++t) {
+                set_min[t] = std::min(set_min[t], mins[t]);
+                set_max[t] = std::max(set_max[t], maxs[t]);
+            }
             for (std::size_t b = 0; b < ubins; ++b) {
                 within.hist[b] += hist[b];
                 between.hist[b] += hist[ubins + b];
             }
         });
     }
-    for (std::size_t i = 0; i < un; ++i) {
-        within.min = std::min(within.min, row_min[2 * i]);
-        within.max = std::max(within.max, row_max[2 * i]);
-        between.min = std::min(between.min, row_min[2 * i + 1]);
-        between.max = std::max(between.max, row_max[2 * i + 1]);
-    }
+    within.min = set_min[0];
+    within.max = set_max[0];
+    between.min = set_min[1];
+    between.max = set_max[1];
     all.hist.assign(ubins, 0);
     for (std::size_t b = 0; b < ubins; ++b) all.hist[b] = within.hist[b] + between.hist[b];
     all.min = std::min(within.min, between.min);
