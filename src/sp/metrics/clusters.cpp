@@ -246,30 +246,29 @@ std::vector<double> class_sums_euclidean(const float* x, std::size_t N, std::siz
         chunk = std::clamp<std::int64_t>((std::int64_t{1} << 24) / std::max<std::int64_t>(n, 1), 64,
                                          2048);
     std::vector<double> sums(N * K, 0.0);
-    std::vector<double> dist;
     for (std::int64_t start = 0; start < n; start += chunk) {
         const std::int64_t m = std::min(chunk, n - start);
         const std::int64_t cols = n - start;
-        const torch::Tensor block =
+        torch::Tensor block =
             torch::mm(centred.narrow(0, start, m), centred.narrow(0, start, cols).t()).contiguous();
-        const float* g = block.data_ptr<float>();
-        dist.assign(static_cast<std::size_t>(m * cols), 0.0);
+        // The block's products become its distances in place (float, as the products were).
+        float* g = block.data_ptr<float>();
         const auto ucols = static_cast<std::size_t>(cols);
         const auto ustart = static_cast<std::size_t>(start);
         // Rows: distances (j > i) and row i's class sums.
         at::parallel_for(0, m, 1, [&](std::int64_t r0, std::int64_t r1) {
             for (auto r = static_cast<std::size_t>(r0); r < static_cast<std::size_t>(r1); ++r) {
                 const std::size_t i = ustart + r;
-                double* di = &dist[r * ucols];
+                float* gi = g + r * ucols;
                 double* si = &sums[i * K];
                 for (std::size_t col = r + 1; col < ucols; ++col) {
                     const std::size_t j = ustart + col;
                     const double scale = sq[i] + sq[j];
-                    double d2 = scale - 2.0 * static_cast<double>(g[r * ucols + col]);
+                    double d2 = scale - 2.0 * static_cast<double>(gi[col]);
                     if (d2 < kRefine * scale) d2 = squared_distance(c + i * D, c + j * D, D);
-                    const double v = std::sqrt(std::max(0.0, d2));
-                    di[col] = v;
-                    si[static_cast<std::size_t>(labels[j])] += v;
+                    const auto v = static_cast<float>(std::sqrt(std::max(0.0, d2)));
+                    gi[col] = v;
+                    si[static_cast<std::size_t>(labels[j])] += static_cast<double>(v);
                 }
             }
         });
@@ -279,9 +278,9 @@ std::vector<double> class_sums_euclidean(const float* x, std::size_t N, std::siz
             const auto uc1 = static_cast<std::size_t>(c1);
             for (std::size_t r = 0; r < static_cast<std::size_t>(m) && r + 1 < uc1; ++r) {
                 const auto li = static_cast<std::size_t>(labels[ustart + r]);
-                const double* di = &dist[r * ucols];
+                const float* di = g + r * ucols;
                 for (std::size_t col = std::max(uc0, r + 1); col < uc1; ++col)
-                    sums[(ustart + col) * K + li] += di[col];
+                    sums[(ustart + col) * K + li] += static_cast<double>(di[col]);
             }
         });
     }
