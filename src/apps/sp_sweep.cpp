@@ -8,6 +8,7 @@
 #include "sp/mpi/environment.hpp"
 #include "sp/mpi/threads.hpp"
 #include "sp/plan/plan.hpp"
+#include "sp/stats/reduce.hpp"
 #include "sp/sweep/replicate.hpp"
 #include "sp/util/error.hpp"
 #include "sp/util/log.hpp"
@@ -20,7 +21,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 namespace {
@@ -147,6 +150,18 @@ int run_sweep(sp::Plan plan, int threads, int argc, char** argv) {
         std::cout << outcome_table(plan, outcomes) << std::flush;
         for (const auto& o : outcomes) failed = failed || o.status == "failed";
         if (failed) std::cout << "\nsome replicates failed: see the table above\n";
+        // The reduction of every results directory this sweep wrote to (sp_reduce does the same).
+        std::set<std::string> dirs;
+        for (const auto& r : plan.replicates) dirs.insert(r.config.output.dir);
+        for (const std::string& dir : dirs) {
+            if (!std::filesystem::is_directory(dir)) continue;
+            const sp::Reduction red = sp::reduce_directory(dir);
+            sp::write_summary(red, dir);
+            std::cout << "\n"
+                      << sp::summary_markdown(red) << "(written to " << dir
+                      << "/summary.h5 and summary.md)\n"
+                      << std::flush;
+        }
     }
     failed = world.any_of(failed);
     return failed ? static_cast<int>(sp::ExitCode::replicates_failed) : 0;

@@ -8,3 +8,9 @@ add_test(NAME e2e_analyze
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/analyze.sh $<TARGET_FILE:sp_analyze>)
 set_tests_properties(e2e_analyze PROPERTIES LABELS "e2e;oracle" TIMEOUT 300
                      ENVIRONMENT "${SP_TEST_ENV}")
+
+add_test(NAME e2e_reduce
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/reduce.sh $<TARGET_FILE:sp_sweep>
+                 $<TARGET_FILE:sp_reduce> $<TARGET_FILE:sp_validate> ${MPIEXEC_EXECUTABLE})
+set_tests_properties(e2e_reduce PROPERTIES LABELS "e2e;mpi;oracle" TIMEOUT 600
+                     ENVIRONMENT "${SP_TEST_ENV}" PROCESSORS 2)

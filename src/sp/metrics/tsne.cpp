@@ -6,10 +6,14 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <limits>
 #include <string>
 #include <utility>
+#include <chrono>
+#include <cstdio>
 
 namespace sp {
 namespace {
@@ -205,7 +209,9 @@ TsneAffinities affinities(const float* x, std::int64_t n, std::int64_t d, double
     const auto k3 = static_cast<std::int64_t>(std::floor(3.0 * perplexity));
     const std::int64_t k = std::clamp<std::int64_t>(k3, 1, n - 1);
     a.neighbours = k;
+    auto K0 = std::chrono::steady_clock::now();
     nearest_neighbours(x, n, d, k, a.knn_index, a.knn_sqdist);
+    std::fprintf(stderr, "PROF knn %.3f\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - K0).count());
 
     // scikit-learn passes the perplexity as a C float to the search.
     const double desired_entropy = std::log(static_cast<double>(static_cast<float>(perplexity)));
@@ -489,7 +495,10 @@ TsneResult tsne(const float* x, std::int64_t n, std::int64_t d, const TsneOption
     check_perplexity(opt.perplexity, n);
     ThreadGuard guard(opt.threads);
 
+    auto T0 = std::chrono::steady_clock::now();
+    auto lap = [&](const char* what) { auto t1 = std::chrono::steady_clock::now(); std::fprintf(stderr, "PROF %s %.3f\n", what, std::chrono::duration<double>(t1 - T0).count()); T0 = t1; };
     TsneAffinities p = affinities(x, n, d, opt.perplexity);
+    lap("affinities");
     const auto un = static_cast<std::size_t>(n);
 
     std::vector<double> y;
@@ -501,6 +510,8 @@ TsneResult tsne(const float* x, std::int64_t n, std::int64_t d, const TsneOption
         fill_noise(y, n, 1, opt.seed);
     }
 
+    lap("init");
+    double t_rep = 0, t_att = 0, t_upd = 0;
     const double lr = opt.learning_rate > 0.0
                           ? opt.learning_rate
                           : std::max(static_cast<double>(n) / opt.early_exaggeration, 200.0);
@@ -531,8 +542,12 @@ TsneResult tsne(const float* x, std::int64_t n, std::int64_t d, const TsneOption
             z = fft(y.data(), n, neg.data());
             break;
         }
+        auto ta = std::chrono::steady_clock::now();
+        t_rep += std::chrono::duration<double>(ta - T0).count();
         z = std::max(z, kEps);
         attraction(p, y.data(), attr.data());
+        auto tb = std::chrono::steady_clock::now();
+        t_att += std::chrono::duration<double>(tb - ta).count();
         at::parallel_for(0, 2 * n, 2048, [&](std::int64_t b, std::int64_t e) {
             for (std::int64_t t = b; t < e; ++t) {
                 const auto u = static_cast<std::size_t>(t);
@@ -545,6 +560,10 @@ TsneResult tsne(const float* x, std::int64_t n, std::int64_t d, const TsneOption
                 y[u] += update[u];
             }
         });
+        auto tc = std::chrono::steady_clock::now();
+        t_upd += std::chrono::duration<double>(tc - tb).count();
+        T0 = tc;
+        if (it % 100 == 0 || it == 249 || it == 999) { double lx=1e300,hx=-1e300; for (std::int64_t i=0;i<n;++i){lx=std::min(lx,y[2*i]);hx=std::max(hx,y[2*i]);} std::fprintf(stderr, "PROF it %lld width %.2f rep %.3f att %.3f upd %.3f\n", static_cast<long long>(it), hx-lx, t_rep, t_att, t_upd);}
     }
     for (const double v : y) {
         if (!std::isfinite(static_cast<float>(v)))
@@ -564,7 +583,9 @@ TsneResult tsne(const float* x, std::int64_t n, std::int64_t d, const TsneOption
         r.embedding[i] = static_cast<float>(y[i]);
         y[i] = static_cast<double>(r.embedding[i]);
     }
+    lap("loop");
     r.kl_divergence = kl_divergence(p, y.data());
+    lap("kl");
     return r;
 }
 

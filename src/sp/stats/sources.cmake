@@ -3,3 +3,4 @@
 find_package(Boost 1.74 REQUIRED CONFIG)
 target_sources(sp_core PRIVATE ${CMAKE_CURRENT_LIST_DIR}/stats.cpp)
 target_link_libraries(sp_core PRIVATE Boost::headers)
+target_sources(sp_core PRIVATE ${CMAKE_CURRENT_LIST_DIR}/reduce.cpp)

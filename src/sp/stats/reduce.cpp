@@ -1,0 +1,389 @@
+#include "sp/stats/reduce.hpp"
+
+#include "sp/config/fields.hpp"
+#include "sp/config/sweep.hpp"
+#include "sp/config/value.hpp"
+#include "sp/io/atomic.hpp"
+#include "sp/io/h5.hpp"
+#include "sp/util/error.hpp"
+#include "sp/util/version.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <limits>
+#include <set>
+#include <sstream>
+
+namespace sp {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+/// One complete replicate file, as the reduction needs it.
+struct ReplicateRow {
+    std::string id;
+    std::string sweep_name;
+    std::uint64_t seed = 0;
+    Experiment config;
+    std::map<std::string, double> values;
+};
+
+bool in_context(const std::string& key) {
+    return key.rfind("al.", 0) != 0 && key != "train.shuffle";
+}
+
+/// `key = value` lines of the identity keys, sorted by key; `context_only` drops the keys a
+/// strategy may change.
+std::string identity_text(const Experiment& e, bool context_only) {
+    std::string out;
+    for (const Field& f : fields()) {
+        if (!f.identity || (context_only && !in_context(f.key))) continue;
+        out += f.key + " = " + value_to_toml(f.get(e)) + "\n";
+    }
+    return out;
+}
+
+std::vector<std::string> h5_files(const std::string& dir) {
+    std::error_code ec;
+    std::filesystem::directory_iterator it(dir, ec);
+    if (ec) throw IoError(dir + ": cannot read the results directory: " + ec.message());
+    std::vector<std::string> names;
+    for (const auto& entry : it) {
+        if (!entry.is_regular_file()) continue;
+        const std::string name = entry.path().filename().string();
+        if (name.size() > 3 && name.compare(name.size() - 3, 3, ".h5") == 0 && name != "summary.h5")
+            names.push_back(name);
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+std::string format(double v, int digits = 4) {
+    if (std::isnan(v)) return "-";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    return buf;
+}
+
+std::string format_p(double p) {
+    if (std::isnan(p)) return "-";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, p < 1e-3 ? "%.1e" : "%.3f", p);
+    return buf;
+}
+
+/// The metrics summary.md shows (all of them are in summary.h5).
+const std::vector<std::string>& headline() {
+    static const std::vector<std::string> names = {"accuracy",
+                                                   "cosine_all_mean",
+                                                   "cosine_within_mean",
+                                                   "cosine_between_mean",
+                                                   "silhouette_euclidean_tsne",
+                                                   "silhouette_euclidean_raw",
+                                                   "silhouette_cosine_raw",
+                                                   "davies_bouldin_tsne",
+                                                   "participation_ratio",
+                                                   "nc1"};
+    return names;
+}
+
+} // namespace
+
+Reduction reduce_directory(const std::string& dir, std::int64_t bootstrap_resamples,
+                           std::uint64_t seed) {
+    Reduction out;
+    out.directory = dir;
+    std::vector<ReplicateRow> rows;
+    std::set<std::string> metric_names;
+    for (const std::string& name : h5_files(dir)) {
+        const std::string path = dir + "/" + name;
+        try {
+            const h5::File f = h5::File::open(path);
+            if (!f.has_attribute("file_kind") ||
+                f.read_attribute<std::string>("file_kind") != "replicate") {
+                out.skipped.push_back(name);
+                continue;
+            }
+            const std::string id = f.read_attribute<std::string>("replicate_id");
+            if (f.read_attribute<std::string>("status") != "complete") {
+                out.failed.push_back(id + ": " +
+                                     (f.has_attribute("error")
+                                          ? f.read_attribute<std::string>("error")
+                                          : std::string("no error recorded")));
+                continue;
+            }
+            const h5::Group prov = f.open_group("/provenance");
+            ReplicateRow row;
+            row.id = id;
+            row.sweep_name = prov.read_attribute<std::string>("sweep_name");
+            row.seed = prov.read_attribute<std::uint64_t>("replicate_seed");
+            row.config = parse_sweep(prov.read_attribute<std::string>("config_toml"),
+                                     path + ":/provenance/config_toml")
+                             .base;
+            if (f.exists("/eval") && f.open_group("/eval").has_attribute("accuracy"))
+                row.values["accuracy"] = f.open_group("/eval").read_attribute<double>("accuracy");
+            if (f.exists("/metrics/scalars")) {
+                const h5::Group s = f.open_group("/metrics/scalars");
+                for (const std::string& m : s.attribute_names())
+                    row.values[m] = s.read_attribute<double>(m);
+            }
+            for (const auto& [m, v] : row.values) metric_names.insert(m);
+            rows.push_back(std::move(row));
+        } catch (const IoError& e) {
+            out.skipped.push_back(name + " (" + e.what() + ")");
+        }
+    }
+    out.replicates = static_cast<std::int64_t>(rows.size());
+    if (metric_names.count("accuracy") != 0) out.metrics.push_back("accuracy");
+    for (const std::string& m : metric_names) {
+        if (m != "accuracy") out.metrics.push_back(m);
+    }
+
+    // Conditions: same sweep, same identity keys.
+    std::map<std::pair<std::string, std::string>, std::vector<const ReplicateRow*>> groups;
+    for (const ReplicateRow& row : rows)
+        groups[{row.sweep_name, identity_text(row.config, false)}].push_back(&row);
+    // Label: the identity keys whose values differ between conditions.
+    std::set<std::string> varying;
+    {
+        std::map<std::string, std::set<std::string>> seen;
+        for (const auto& [key, members] : groups) {
+            for (const Field& f : fields()) {
+                if (f.identity) seen[f.key].insert(value_to_toml(f.get(members.front()->config)));
+            }
+        }
+        for (const auto& [key, values] : seen) {
+            if (values.size() > 1) varying.insert(key);
+        }
+    }
+    for (const auto& [key, members] : groups) {
+        Condition c;
+        c.sweep_name = key.first;
+        c.identity = key.second;
+        const Experiment& e = members.front()->config;
+        c.strategy = e.al.strategy;
+        c.context = identity_text(e, true);
+        for (const Field& f : fields()) {
+            if (varying.count(f.key) != 0)
+                c.label += (c.label.empty() ? "" : ", ") + f.key + "=" + value_to_toml(f.get(e));
+        }
+        if (c.label.empty()) c.label = c.sweep_name;
+        std::vector<const ReplicateRow*> sorted = members;
+        std::sort(sorted.begin(), sorted.end(),
+                  [](const ReplicateRow* a, const ReplicateRow* b) { return a->seed < b->seed; });
+        for (const ReplicateRow* row : sorted) {
+            c.seeds.push_back(row->seed);
+            c.ids.push_back(row->id);
+            for (const std::string& m : out.metrics) {
+                const auto it = row->values.find(m);
+                c.values[m].push_back(it == row->values.end() ? kNaN : it->second);
+            }
+        }
+        out.conditions.push_back(std::move(c));
+    }
+    std::sort(out.conditions.begin(), out.conditions.end(),
+              [](const Condition& a, const Condition& b) {
+                  return std::tie(a.sweep_name, a.label, a.identity) <
+                         std::tie(b.sweep_name, b.label, b.identity);
+              });
+
+    for (const Condition& c : out.conditions) {
+        std::vector<stats::Summary> per_metric;
+        for (const std::string& m : out.metrics)
+            per_metric.push_back(stats::summarize(c.values.at(m), 0.95, bootstrap_resamples, seed));
+        out.summaries.push_back(std::move(per_metric));
+    }
+
+    // Comparisons within a context, on shared seeds.
+    auto compare = [&](std::size_t a, std::size_t b, const std::string& kind) {
+        const Condition& ca = out.conditions[a];
+        const Condition& cb = out.conditions[b];
+        Comparison cmp;
+        cmp.a = a;
+        cmp.b = b;
+        cmp.kind = kind;
+        std::vector<double> t_p, w_p;
+        for (const std::string& m : out.metrics) {
+            std::vector<double> x, y;
+            for (std::size_t i = 0; i < ca.seeds.size(); ++i) {
+                const auto j = std::find(cb.seeds.begin(), cb.seeds.end(), ca.seeds[i]);
+                if (j == cb.seeds.end()) continue;
+                x.push_back(ca.values.at(m)[i]);
+                y.push_back(cb.values.at(m)[static_cast<std::size_t>(j - cb.seeds.begin())]);
+            }
+            cmp.tests.push_back(stats::paired_test(x, y));
+            t_p.push_back(cmp.tests.back().t_p);
+            w_p.push_back(cmp.tests.back().w_p);
+        }
+        cmp.t_p_holm = stats::holm(t_p);
+        cmp.w_p_holm = stats::holm(w_p);
+        out.comparisons.push_back(std::move(cmp));
+    };
+    for (std::size_t i = 0; i < out.conditions.size(); ++i) {
+        for (std::size_t j = 0; j < out.conditions.size(); ++j) {
+            const Condition& ci = out.conditions[i];
+            const Condition& cj = out.conditions[j];
+            if (i == j || ci.sweep_name != cj.sweep_name || ci.context != cj.context) continue;
+            if (cj.strategy == "baseline" && ci.strategy != "baseline")
+                compare(i, j, "strategy_vs_baseline");
+            else if (cj.strategy == "random" && ci.strategy != "random" &&
+                     ci.strategy != "baseline")
+                compare(i, j, "strategy_vs_random");
+        }
+    }
+    return out;
+}
+
+std::string summary_markdown(const Reduction& r) {
+    std::ostringstream md;
+    md << "# Summary of " << r.directory << "\n\n"
+       << r.replicates << " complete replicates in " << r.conditions.size() << " conditions";
+    if (!r.failed.empty()) md << ", " << r.failed.size() << " failed";
+    md << ". Values: mean +- sample std [95% Student-t interval] over seeds (n).\n\n";
+    std::vector<std::size_t> shown;
+    for (const std::string& m : headline()) {
+        const auto it = std::find(r.metrics.begin(), r.metrics.end(), m);
+        if (it != r.metrics.end())
+            shown.push_back(static_cast<std::size_t>(it - r.metrics.begin()));
+    }
+    for (std::size_t c = 0; c < r.conditions.size(); ++c) {
+        md << "## " << r.conditions[c].label
+           << "\n\n| metric | n | mean +- std | 95% t | 95% bootstrap |\n"
+           << "|---|---:|---|---|---|\n";
+        for (std::size_t m : shown) {
+            const stats::Summary& s = r.summaries[c][m];
+            md << "| " << r.metrics[m] << " | " << s.n << " | " << format(s.mean) << " +- "
+               << format(s.std) << " | [" << format(s.t_low) << ", " << format(s.t_high) << "] | ["
+               << format(s.boot_low) << ", " << format(s.boot_high) << "] |\n";
+        }
+        md << "\n";
+    }
+    for (const Comparison& cmp : r.comparisons) {
+        md << "## " << r.conditions[cmp.a].label << "  vs  " << r.conditions[cmp.b].label
+           << "\n\nPaired on shared seeds; difference = first - second; p-values two-sided, "
+              "Holm-corrected across all "
+           << r.metrics.size() << " metrics.\n\n"
+           << "| metric | n | mean diff | t | p (t, Holm) | W | p (Wilcoxon, Holm) | d_z | g |\n"
+           << "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+        for (std::size_t m : shown) {
+            const stats::PairedTest& t = cmp.tests[m];
+            md << "| " << r.metrics[m] << " | " << t.n << " | " << format(t.mean_difference)
+               << " | " << format(t.t) << " | " << format_p(cmp.t_p_holm[m]) << " | " << format(t.w)
+               << " | " << format_p(cmp.w_p_holm[m]) << " | " << format(t.cohens_dz, 3) << " | "
+               << format(t.hedges_g, 3) << " |\n";
+        }
+        md << "\n";
+    }
+    if (!r.failed.empty()) {
+        md << "## Failed replicates\n\n";
+        for (const std::string& f : r.failed) md << "- " << f << "\n";
+        md << "\n";
+    }
+    return md.str();
+}
+
+void write_summary(const Reduction& r, const std::string& dir) {
+    const auto C = static_cast<std::uint64_t>(r.conditions.size());
+    const auto M = static_cast<std::uint64_t>(r.metrics.size());
+    io::AtomicH5File out(dir + "/summary.h5");
+    h5::File& f = out.file();
+    f.write_attribute("schema_version", std::int32_t{1});
+    f.write_attribute("file_kind", "summary");
+    f.write_attribute("sp_version", version());
+    f.write_attribute("git_revision", git_revision());
+    f.write_attribute("replicates", r.replicates);
+    f.write_attribute("confidence", 0.95);
+    f.write<std::string>("/metrics", r.metrics);
+
+    std::vector<std::string> label, sweep, strategy, identity;
+    std::vector<std::int64_t> count, offsets{0};
+    std::vector<std::uint64_t> seeds;
+    std::vector<std::string> ids;
+    for (const Condition& c : r.conditions) {
+        label.push_back(c.label);
+        sweep.push_back(c.sweep_name);
+        strategy.push_back(c.strategy);
+        identity.push_back(c.identity);
+        count.push_back(static_cast<std::int64_t>(c.seeds.size()));
+        seeds.insert(seeds.end(), c.seeds.begin(), c.seeds.end());
+        ids.insert(ids.end(), c.ids.begin(), c.ids.end());
+        offsets.push_back(static_cast<std::int64_t>(seeds.size()));
+    }
+    f.write<std::string>("/conditions/label", label);
+    f.write<std::string>("/conditions/sweep_name", sweep);
+    f.write<std::string>("/conditions/strategy", strategy);
+    f.write<std::string>("/conditions/identity", identity);
+    f.write<std::int64_t>("/conditions/replicates", count);
+    f.write<std::int64_t>("/conditions/seed_offsets", offsets);
+    f.write<std::uint64_t>("/conditions/seeds", seeds);
+    f.write<std::string>("/conditions/replicate_ids", ids);
+
+    auto table = [&](const std::string& path, auto get) {
+        std::vector<double> v;
+        for (const auto& per_metric : r.summaries) {
+            for (const stats::Summary& s : per_metric) v.push_back(get(s));
+        }
+        f.write<double>(path, v, {C, M});
+    };
+    std::vector<std::int64_t> n;
+    for (const auto& per_metric : r.summaries) {
+        for (const stats::Summary& s : per_metric) n.push_back(s.n);
+    }
+    f.write<std::int64_t>("/summary/n", n, {C, M});
+    table("/summary/mean", [](const stats::Summary& s) { return s.mean; });
+    table("/summary/std", [](const stats::Summary& s) { return s.std; });
+    table("/summary/median", [](const stats::Summary& s) { return s.median; });
+    table("/summary/min", [](const stats::Summary& s) { return s.min; });
+    table("/summary/max", [](const stats::Summary& s) { return s.max; });
+    table("/summary/t_low", [](const stats::Summary& s) { return s.t_low; });
+    table("/summary/t_high", [](const stats::Summary& s) { return s.t_high; });
+    table("/summary/bootstrap_low", [](const stats::Summary& s) { return s.boot_low; });
+    table("/summary/bootstrap_high", [](const stats::Summary& s) { return s.boot_high; });
+
+    if (!r.comparisons.empty()) {
+        const auto P = static_cast<std::uint64_t>(r.comparisons.size());
+        std::vector<std::int64_t> a, b, pn;
+        std::vector<std::string> kind;
+        for (const Comparison& c : r.comparisons) {
+            a.push_back(static_cast<std::int64_t>(c.a));
+            b.push_back(static_cast<std::int64_t>(c.b));
+            kind.push_back(c.kind);
+            for (const stats::PairedTest& t : c.tests) pn.push_back(t.n);
+        }
+        f.write<std::int64_t>("/comparisons/a", a);
+        f.write<std::int64_t>("/comparisons/b", b);
+        f.write<std::string>("/comparisons/kind", kind);
+        f.write<std::int64_t>("/comparisons/n", pn, {P, M});
+        auto ptable = [&](const std::string& path, auto get) {
+            std::vector<double> v;
+            for (const Comparison& c : r.comparisons) {
+                for (std::size_t m = 0; m < c.tests.size(); ++m) v.push_back(get(c, m));
+            }
+            f.write<double>(path, v, {P, M});
+        };
+        ptable("/comparisons/mean_difference",
+               [](const Comparison& c, std::size_t m) { return c.tests[m].mean_difference; });
+        ptable("/comparisons/t", [](const Comparison& c, std::size_t m) { return c.tests[m].t; });
+        ptable("/comparisons/t_p",
+               [](const Comparison& c, std::size_t m) { return c.tests[m].t_p; });
+        ptable("/comparisons/t_p_holm",
+               [](const Comparison& c, std::size_t m) { return c.t_p_holm[m]; });
+        ptable("/comparisons/w", [](const Comparison& c, std::size_t m) { return c.tests[m].w; });
+        ptable("/comparisons/w_p",
+               [](const Comparison& c, std::size_t m) { return c.tests[m].w_p; });
+        ptable("/comparisons/w_p_holm",
+               [](const Comparison& c, std::size_t m) { return c.w_p_holm[m]; });
+        ptable("/comparisons/cohens_dz",
+               [](const Comparison& c, std::size_t m) { return c.tests[m].cohens_dz; });
+        ptable("/comparisons/hedges_g",
+               [](const Comparison& c, std::size_t m) { return c.tests[m].hedges_g; });
+    }
+    if (!r.failed.empty()) f.write<std::string>("/failed", r.failed);
+    out.commit();
+    io::write_file_atomic(dir + "/summary.md", summary_markdown(r));
+}
+
+} // namespace sp
