@@ -5,6 +5,7 @@
 // With no file it uses the embedded default (sweeps/quick.toml).
 #include "sp/config/fields.hpp"
 #include "sp/config/sweep.hpp"
+#include "sp/mpi/counter.hpp"
 #include "sp/mpi/environment.hpp"
 #include "sp/mpi/threads.hpp"
 #include "sp/plan/plan.hpp"
@@ -14,11 +15,13 @@
 #include "sp/util/log.hpp"
 #include "sp/util/main.hpp"
 #include "sp/util/memory.hpp"
+#include "sp/util/signals.hpp"
 #include "sp/util/strings.hpp"
 #include "sp/util/version.hpp"
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -109,11 +112,15 @@ std::string outcome_table(const sp::Plan& plan, const std::vector<sp::ReplicateO
     return os.str();
 }
 
-/// Runs this rank's replicates (the plan's longest-first static split), gathers the outcomes on
-/// rank 0, prints the table there. Exit code 3 if any replicate failed.
-int run_sweep(sp::Plan plan, int threads, int argc, char** argv) {
+/// Runs the sweep: every rank takes the next replicate, longest estimated first, from a
+/// job-wide counter until none is left or a stop signal arrives; the outcomes are gathered on
+/// rank 0, which prints the table and the reduction. Exit code 3 if any replicate failed, 75
+/// (requeue) if a signal stopped the sweep (each running replicate checkpointed first).
+int run_sweep(sp::Plan plan, int threads, bool force, const std::vector<std::string>& signals,
+              int argc, char** argv) {
     sp::tune_allocator();
     sp::mpi::Environment env(argc, argv);
+    sp::install_stop_signals(signals);
     const sp::mpi::Comm& world = env.world();
     if (world.size() != plan.ranks) {
         const auto assigned = sp::assign_ranks(plan.replicates, world.size());
@@ -124,20 +131,36 @@ int run_sweep(sp::Plan plan, int threads, int argc, char** argv) {
     sp::RunContext ctx;
     ctx.threads = threads > 0 ? threads : sp::mpi::threads_per_rank(world);
     ctx.local_rank = world.local_rank();
+    ctx.force = force;
+    ctx.stop_requested = [] { return sp::stop_requested(); };
+    // Longest first (ties by ID): the order every rank draws from.
+    std::vector<std::size_t> order(plan.replicates.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        const auto& ra = plan.replicates[a];
+        const auto& rb = plan.replicates[b];
+        return ra.cost != rb.cost ? ra.cost > rb.cost : ra.id < rb.id;
+    });
     std::vector<std::string> mine;
-    for (const auto& r : plan.replicates) {
-        if (r.rank != world.rank()) continue;
-        sp::log::info("replicate " + r.id + " (" + r.config.al.strategy + ", seed " +
-                      std::to_string(r.seed) + ") on " + std::to_string(ctx.threads) +
-                      " thread(s)");
-        const sp::ReplicateOutcome o = sp::run_replicate(plan, r, ctx);
-        if (o.status == "failed") sp::log::error("replicate " + r.id + " failed: " + o.message);
-        mine.push_back(serialize(o));
+    {
+        sp::mpi::SharedCounter next(world, 0);
+        while (!sp::stop_requested()) {
+            const std::int64_t i = next.next();
+            if (i >= static_cast<std::int64_t>(order.size())) break;
+            const auto& r = plan.replicates[order[static_cast<std::size_t>(i)]];
+            sp::log::info("replicate " + r.id + " (" + r.config.al.strategy + ", seed " +
+                          std::to_string(r.seed) + ") on " + std::to_string(ctx.threads) +
+                          " thread(s)");
+            const sp::ReplicateOutcome o = sp::run_replicate(plan, r, ctx);
+            if (o.status == "failed") sp::log::error("replicate " + r.id + " failed: " + o.message);
+            mine.push_back(serialize(o));
+        }
     }
     std::string joined;
     for (const auto& m : mine) joined += m + "\n";
     const std::vector<std::string> all = world.gather(joined, /*root=*/0);
     bool failed = false;
+    const bool stopped = world.any_of(sp::stop_requested());
     if (world.rank() == 0) {
         std::vector<sp::ReplicateOutcome> outcomes;
         for (const auto& block : all) {
@@ -150,20 +173,28 @@ int run_sweep(sp::Plan plan, int threads, int argc, char** argv) {
         std::cout << outcome_table(plan, outcomes) << std::flush;
         for (const auto& o : outcomes) failed = failed || o.status == "failed";
         if (failed) std::cout << "\nsome replicates failed: see the table above\n";
-        // The reduction of every results directory this sweep wrote to (sp_reduce does the same).
-        std::set<std::string> dirs;
-        for (const auto& r : plan.replicates) dirs.insert(r.config.output.dir);
-        for (const std::string& dir : dirs) {
-            if (!std::filesystem::is_directory(dir)) continue;
-            const sp::Reduction red = sp::reduce_directory(dir);
-            sp::write_summary(red, dir);
-            std::cout << "\n"
-                      << sp::summary_markdown(red) << "(written to " << dir
-                      << "/summary.h5 and summary.md)\n"
+        if (stopped) {
+            std::cout << "\nstopped by a signal: running replicates checkpointed; run the same "
+                         "command again to resume (exit code "
+                      << static_cast<int>(sp::ExitCode::requeue) << ")\n"
                       << std::flush;
+        } else {
+            // The reduction of every results directory this sweep wrote to (as sp_reduce).
+            std::set<std::string> dirs;
+            for (const auto& r : plan.replicates) dirs.insert(r.config.output.dir);
+            for (const std::string& dir : dirs) {
+                if (!std::filesystem::is_directory(dir)) continue;
+                const sp::Reduction red = sp::reduce_directory(dir);
+                sp::write_summary(red, dir);
+                std::cout << "\n"
+                          << sp::summary_markdown(red) << "(written to " << dir
+                          << "/summary.h5 and summary.md)\n"
+                          << std::flush;
+            }
         }
     }
     failed = world.any_of(failed);
+    if (stopped) return static_cast<int>(sp::ExitCode::requeue);
     return failed ? static_cast<int>(sp::ExitCode::replicates_failed) : 0;
 }
 
@@ -182,6 +213,8 @@ int run(int argc, char** argv) {
     int threads = 0;
     std::string show;
     std::string format = "table";
+    bool force = false;
+    std::vector<std::string> signals = {"USR1", "TERM"};
     app.add_option("sweep", file, "sweep file (TOML); default: the embedded sweeps/quick.toml");
     app.add_option("--set", overrides, "override any key: --set train.epochs=2 (repeatable)")
         ->type_name("KEY=VALUE")
@@ -196,6 +229,12 @@ int run(int argc, char** argv) {
                    "print the resolved configuration of one replicate (ID or #)");
     app.add_option("--format", format, "plan output: table (for people) or tsv (for scripts)")
         ->check(CLI::IsMember({"table", "tsv"}));
+    app.add_flag("--force", force,
+                 "rerun every replicate: delete its result file and checkpoint first");
+    app.add_option("--stop-signals", signals,
+                   "signals that make every rank checkpoint and the sweep exit with 75 "
+                   "(requeue); default USR1 TERM")
+        ->delimiter(',');
     app.add_flag("--list-keys", keys, "list every configuration key with its type and default");
     try {
         app.parse(argc, argv);
@@ -221,7 +260,7 @@ int run(int argc, char** argv) {
     const bool printer = launcher_rank() == 0; // one copy of the plan per job
     if (!dry_run && show.empty() && format == "table") {
         if (printer) std::cout << sp::format_plan(plan) << std::flush;
-        return run_sweep(plan, threads, argc, argv);
+        return run_sweep(plan, threads, force, signals, argc, argv);
     }
     if (!printer) return 0;
     if (!show.empty()) {

@@ -27,6 +27,19 @@
 namespace sp {
 namespace {
 
+/// "1h02m", "3m05s", "12s".
+std::string format_duration(double seconds) {
+    const auto total = static_cast<long long>(seconds + 0.5);
+    char buf[32];
+    if (total >= 3600)
+        std::snprintf(buf, sizeof buf, "%lldh%02lldm", total / 3600, (total % 3600) / 60);
+    else if (total >= 60)
+        std::snprintf(buf, sizeof buf, "%lldm%02llds", total / 60, total % 60);
+    else
+        std::snprintf(buf, sizeof buf, "%llds", total);
+    return buf;
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -442,9 +455,17 @@ ReplicateOutcome train_replicate(const Replicate& r, const RunContext& ctx,
             static_cast<std::int64_t>(state.history.size()) - state.epoch;
         state = trainer.run(train_source, eval_source, epochs, state, [&](const TrainState& s) {
             const auto& last = s.history.back();
+            // Images still to train on, at the last epoch's rate (scoring and metrics aside).
+            double remaining = static_cast<double>((epochs - s.epoch) *
+                                                   static_cast<std::int64_t>(st.labelled.size()));
+            for (std::size_t k = static_cast<std::size_t>(round) + 1; active && k < sizes.size();
+                 ++k)
+                remaining += static_cast<double>(sizes[k] * epochs);
             log::info("replicate " + r.id + ": " + where + "epoch " + std::to_string(s.epoch) +
                       "/" + std::to_string(epochs) + " loss " + std::to_string(last.loss) +
-                      " eval accuracy " + std::to_string(last.eval_accuracy));
+                      " eval accuracy " + std::to_string(last.eval_accuracy) + " eta " +
+                      format_duration(
+                          last.images_per_second > 0 ? remaining / last.images_per_second : 0.0));
             const bool stop = ctx.stop_requested && ctx.stop_requested();
             const bool due =
                 cfg.train.checkpoint_every > 0 && s.epoch % cfg.train.checkpoint_every == 0;
@@ -576,6 +597,11 @@ bool result_is_complete(const std::string& path) {
 ReplicateOutcome run_replicate(const Plan& plan, const Replicate& r, const RunContext& ctx) {
     const auto t0 = std::chrono::steady_clock::now();
     const std::string path = result_path(r);
+    if (ctx.force) {
+        std::error_code ec;
+        std::filesystem::remove(path, ec);
+        std::filesystem::remove(checkpoint_path(r), ec);
+    }
     if (result_is_complete(path)) {
         return {r.id, "skipped", 0, 0, "complete result exists: " + path};
     }

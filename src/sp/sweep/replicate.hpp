@@ -17,8 +17,9 @@ namespace sp {
 struct RunContext {
     int threads = 1;    ///< LibTorch intra-op threads
     int local_rank = 0; ///< picks the GPU when there are several
-    /// Polled after every epoch; true makes the replicate checkpoint and stop (a later issue
-    /// wires signals to it).
+    bool force = false; ///< delete an existing result and checkpoint first (sp_sweep --force)
+    /// Polled after every epoch and round; true makes the replicate checkpoint and stop
+    /// (sp_sweep wires SIGUSR1/SIGTERM to it).
     std::function<bool()> stop_requested;
 };
 
