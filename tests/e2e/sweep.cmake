@@ -14,3 +14,8 @@ add_test(NAME e2e_reduce
                  $<TARGET_FILE:sp_reduce> $<TARGET_FILE:sp_validate> ${MPIEXEC_EXECUTABLE})
 set_tests_properties(e2e_reduce PROPERTIES LABELS "e2e;mpi;oracle" TIMEOUT 600
                      ENVIRONMENT "${SP_TEST_ENV}" PROCESSORS 2)
+
+add_test(NAME e2e_failure
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/failure.sh $<TARGET_FILE:sp_sweep>
+                 $<TARGET_FILE:sp_validate>)
+set_tests_properties(e2e_failure PROPERTIES LABELS "e2e" TIMEOUT 300 ENVIRONMENT "${SP_TEST_ENV}")
