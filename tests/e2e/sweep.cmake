@@ -19,3 +19,10 @@ add_test(NAME e2e_failure
          COMMAND ${CMAKE_CURRENT_LIST_DIR}/failure.sh $<TARGET_FILE:sp_sweep>
                  $<TARGET_FILE:sp_validate>)
 set_tests_properties(e2e_failure PROPERTIES LABELS "e2e" TIMEOUT 300 ENVIRONMENT "${SP_TEST_ENV}")
+
+# The embedded default sweep end to end (minutes on 2 cores).
+add_test(NAME e2e_quick
+         COMMAND ${CMAKE_CURRENT_LIST_DIR}/quick.sh $<TARGET_FILE:sp_sweep>
+                 $<TARGET_FILE:sp_validate>)
+set_tests_properties(e2e_quick PROPERTIES LABELS "e2e;slow" TIMEOUT 1800 RUN_SERIAL TRUE
+                     SKIP_RETURN_CODE 77 ENVIRONMENT "${SP_TEST_ENV}")

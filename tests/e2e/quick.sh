@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The embedded default sweep (sweeps/quick.toml), exactly as `scripts/run.sh` runs it: Fashion-MNIST
+# from the Debian package, baseline, least confidence and random, 3 seeds. Every replicate
+# completes and learns (test accuracy >= 0.75), the AL replicates grow 2000 -> 8000 labelled
+# images, every file is valid, and the summary compares each strategy with baseline and random.
+#   quick.sh SP_SWEEP SP_VALIDATE
+set -euo pipefail
+sp_sweep=$1 sp_validate=$2
+if [[ ! -d /usr/share/datasets/fashion-mnist ]]; then
+    echo "dataset-fashion-mnist is not installed (scripts/setup.sh installs it)"
+    exit 77
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"$sp_sweep" --set output.dir="$tmp/quick" > "$tmp/log" 2>&1 || { tail -40 "$tmp/log"; exit 1; }
+complete=$(grep -cE '^[0-9]+ +[0-9a-f]{16} .* complete ' "$tmp/log")
+[[ $complete -eq 9 ]] || { echo "$complete of 9 replicates complete"; tail -40 "$tmp/log"; exit 1; }
+awk '$0 ~ /^[0-9]+ +[0-9a-f]{16} .* complete / && $6 < 0.75 {bad = 1; print "low accuracy:", $0}
+     END {exit bad}' "$tmp/log"
+"$sp_validate" --quiet "$tmp/quick"/*.h5
+/usr/bin/python3 - "$tmp/quick" <<'PY'
+import glob, sys
+import h5py
+sizes = set()
+for path in glob.glob(sys.argv[1] + "/*.h5"):
+    with h5py.File(path, "r") as f:
+        if f.attrs["file_kind"] != "replicate" or "al" not in f:
+            continue
+        sizes.add(tuple(f["al/labelled_size"][()]))
+assert sizes == {(2000, 4000, 6000, 8000)}, sizes
+PY
+grep -q 'vs  al.strategy="random"' "$tmp/quick/summary.md"
+grep -q 'vs  al.strategy="baseline"' "$tmp/quick/summary.md"
+grep -E '^[0-9]+ +[0-9a-f]{16} ' "$tmp/log"
+echo "quick sweep: 9 replicates complete, AL 2000 -> 8000, summary written"
