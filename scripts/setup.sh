@@ -24,6 +24,9 @@ packages=(
     dataset-fashion-mnist
     # oracles, peers and downstream analysis (Debian's /usr/bin/python3)
     python3-torch python3-torchvision python3-sklearn python3-scipy python3-h5py python3-numpy
+    python3-matplotlib
+    # the HTML report is checked by rendering it headless (tests/analysis)
+    chromium
 )
 
 if [[ "${1:-}" == "--print" ]]; then

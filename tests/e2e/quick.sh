@@ -2,7 +2,8 @@
 # The embedded default sweep (sweeps/quick.toml), exactly as `scripts/run.sh` runs it: Fashion-MNIST
 # from the Debian package, baseline, least confidence and random, 3 seeds. Every replicate
 # completes and learns (test accuracy >= 0.75), the AL replicates grow 2000 -> 8000 labelled
-# images, every file is valid, and the summary compares each strategy with baseline and random.
+# images, every file is valid, the summary compares each strategy with baseline and random, and
+# the analysis report (analysis/sp-report) is made from the output, its tables equal to the files.
 #   quick.sh SP_SWEEP SP_VALIDATE
 set -euo pipefail
 sp_sweep=$1 sp_validate=$2
@@ -32,4 +33,11 @@ PY
 grep -q 'vs  al.strategy="random"' "$tmp/quick/summary.md"
 grep -q 'vs  al.strategy="baseline"' "$tmp/quick/summary.md"
 grep -E '^[0-9]+ +[0-9a-f]{16} ' "$tmp/log"
-echo "quick sweep: 9 replicates complete, AL 2000 -> 8000, summary written"
+# The analysis on the quick sweep's output: the report, and tidy tables equal to the files.
+here=$(cd "$(dirname "$0")/../.." && pwd)
+if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
+    "$here/analysis/sp-report" "$tmp/quick" -o "$tmp/report.html" -q
+    [[ -s $tmp/report.html ]] || { echo "no report"; exit 1; }
+    PYTHONPATH="$here/analysis" /usr/bin/python3 "$here/tests/analysis/check_tables.py" "$tmp/quick"
+fi
+echo "quick sweep: 9 replicates complete, AL 2000 -> 8000, summary and report written"
