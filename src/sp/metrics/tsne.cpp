@@ -6,14 +6,10 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
 #include <cmath>
 #include <limits>
 #include <string>
 #include <utility>
-#include <chrono>
-#include <cstdio>
 
 namespace sp {
 namespace {
@@ -100,6 +96,24 @@ void check_options(const TsneOptions& opt) {
         throw ConfigError("tsne: unknown init");
 }
 
+/// Squared euclidean distance in double, over 4 interleaved partial sums (independent chains the
+/// compiler can pipeline and vectorise; the order is fixed, so the result is deterministic).
+double squared_distance(const float* a, const float* b, std::int64_t d) {
+    double s[4] = {0.0, 0.0, 0.0, 0.0};
+    std::int64_t q = 0;
+    for (; q + 4 <= d; q += 4) {
+        for (std::int64_t l = 0; l < 4; ++l) {
+            const double diff = static_cast<double>(a[q + l]) - static_cast<double>(b[q + l]);
+            s[l] += diff * diff;
+        }
+    }
+    for (; q < d; ++q) {
+        const double diff = static_cast<double>(a[q]) - static_cast<double>(b[q]);
+        s[0] += diff * diff;
+    }
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
 /// Exact k nearest neighbours (self excluded) by squared euclidean distance, rows ordered by
 /// (distance, index); distances stored as float32 as scikit-learn hands them to its search.
 void nearest_neighbours(const float* x, std::int64_t n, std::int64_t d, std::int64_t k,
@@ -140,12 +154,7 @@ void nearest_neighbours(const float* x, std::int64_t n, std::int64_t d, std::int
                 for (std::int64_t c = 0; c < cand; ++c) {
                     const std::int64_t j = sp_idx[li * cand + c];
                     const float* xj = x + j * d;
-                    double s = 0.0;
-                    for (std::int64_t q = 0; q < d; ++q) {
-                        const double diff = static_cast<double>(xi[q]) - static_cast<double>(xj[q]);
-                        s += diff * diff;
-                    }
-                    row[static_cast<std::size_t>(c)] = {s, j};
+                    row[static_cast<std::size_t>(c)] = {squared_distance(xi, xj, d), j};
                 }
                 std::partial_sort(row.begin(), row.begin() + k, row.end());
                 for (std::int64_t c = 0; c < k; ++c) {
@@ -209,9 +218,7 @@ TsneAffinities affinities(const float* x, std::int64_t n, std::int64_t d, double
     const auto k3 = static_cast<std::int64_t>(std::floor(3.0 * perplexity));
     const std::int64_t k = std::clamp<std::int64_t>(k3, 1, n - 1);
     a.neighbours = k;
-    auto K0 = std::chrono::steady_clock::now();
     nearest_neighbours(x, n, d, k, a.knn_index, a.knn_sqdist);
-    std::fprintf(stderr, "PROF knn %.3f\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - K0).count());
 
     // scikit-learn passes the perplexity as a C float to the search.
     const double desired_entropy = std::log(static_cast<double>(static_cast<float>(perplexity)));
@@ -417,27 +424,46 @@ std::vector<double> pca_init(const float* x, std::int64_t n, std::int64_t d, std
     return y;
 }
 
-/// Attractive part: attr_i = sum_j P_ij w_ij (y_i - y_j), per row (deterministic).
-void attraction(const TsneAffinities& p, const double* y, double* attr) {
-    at::parallel_for(0, p.n, 256, [&](std::int64_t b, std::int64_t e) {
-        for (std::int64_t i = b; i < e; ++i) {
-            const double yx = y[2 * i];
-            const double yy = y[2 * i + 1];
-            double fx = 0.0;
-            double fy = 0.0;
-            for (auto t = p.row_offsets[static_cast<std::size_t>(i)];
-                 t < p.row_offsets[static_cast<std::size_t>(i) + 1]; ++t) {
-                const auto j = p.columns[static_cast<std::size_t>(t)];
-                const double dx = yx - y[2 * j];
-                const double dy = yy - y[2 * j + 1];
-                const double pw = p.values[static_cast<std::size_t>(t)] / (1.0 + dx * dx + dy * dy);
-                fx += pw * dx;
-                fy += pw * dy;
-            }
-            attr[2 * i] = fx;
-            attr[2 * i + 1] = fy;
-        }
-    });
+/// P laid out for the attraction loop, which streams it once per iteration (memory-bound): 32-bit
+/// columns (n < 2^31 is checked) and float values, 8 bytes an entry instead of the CSR's 16.
+/// Float P_ij (relative error 6e-8) only perturbs the attractive force at that level.
+struct CompactP {
+    std::vector<std::int64_t> row_offsets;
+    std::vector<std::int32_t> columns;
+    std::vector<float> values;
+};
+
+CompactP compact(const TsneAffinities& p) {
+    SP_CHECK(p.n < (std::int64_t{1} << 31), "tsne: n must be below 2^31");
+    CompactP c;
+    c.row_offsets = p.row_offsets;
+    c.columns.resize(p.columns.size());
+    for (std::size_t t = 0; t < p.columns.size(); ++t)
+        c.columns[t] = static_cast<std::int32_t>(p.columns[t]);
+    c.values.resize(p.values.size());
+    for (std::size_t t = 0; t < p.values.size(); ++t) c.values[t] = static_cast<float>(p.values[t]);
+    return c;
+}
+
+/// Attractive part of row i: sum_j P_ij w_ij (y_i - y_j), summed in column order.
+inline void attraction_row(const CompactP& p, const double* y, std::int64_t i, double& fx,
+                           double& fy) {
+    const double yx = y[2 * i];
+    const double yy = y[2 * i + 1];
+    double ax = 0.0;
+    double ay = 0.0;
+    const auto end = static_cast<std::size_t>(p.row_offsets[static_cast<std::size_t>(i) + 1]);
+    for (auto t = static_cast<std::size_t>(p.row_offsets[static_cast<std::size_t>(i)]); t < end;
+         ++t) {
+        const auto j = static_cast<std::size_t>(p.columns[t]);
+        const double dx = yx - y[2 * j];
+        const double dy = yy - y[2 * j + 1];
+        const double pw = static_cast<double>(p.values[t]) / (1.0 + dx * dx + dy * dy);
+        ax += pw * dx;
+        ay += pw * dy;
+    }
+    fx = ax;
+    fy = ay;
 }
 
 double kl_divergence(const TsneAffinities& p, const double* y) {
@@ -495,10 +521,7 @@ TsneResult tsne(const float* x, std::int64_t n, std::int64_t d, const TsneOption
     check_perplexity(opt.perplexity, n);
     ThreadGuard guard(opt.threads);
 
-    auto T0 = std::chrono::steady_clock::now();
-    auto lap = [&](const char* what) { auto t1 = std::chrono::steady_clock::now(); std::fprintf(stderr, "PROF %s %.3f\n", what, std::chrono::duration<double>(t1 - T0).count()); T0 = t1; };
     TsneAffinities p = affinities(x, n, d, opt.perplexity);
-    lap("affinities");
     const auto un = static_cast<std::size_t>(n);
 
     std::vector<double> y;
@@ -510,15 +533,14 @@ TsneResult tsne(const float* x, std::int64_t n, std::int64_t d, const TsneOption
         fill_noise(y, n, 1, opt.seed);
     }
 
-    lap("init");
-    double t_rep = 0, t_att = 0, t_upd = 0;
     const double lr = opt.learning_rate > 0.0
                           ? opt.learning_rate
                           : std::max(static_cast<double>(n) / opt.early_exaggeration, 200.0);
     std::vector<double> update(2 * un, 0.0);
     std::vector<double> gains(2 * un, 1.0);
     std::vector<double> neg(2 * un, 0.0);
-    std::vector<double> attr(2 * un, 0.0);
+    std::vector<double> next(2 * un, 0.0);
+    const CompactP cp = compact(p);
     tsne_detail::FftRepulsion fft;
 
     for (std::int64_t it = 0; it < opt.iterations; ++it) {
@@ -542,28 +564,25 @@ TsneResult tsne(const float* x, std::int64_t n, std::int64_t d, const TsneOption
             z = fft(y.data(), n, neg.data());
             break;
         }
-        auto ta = std::chrono::steady_clock::now();
-        t_rep += std::chrono::duration<double>(ta - T0).count();
         z = std::max(z, kEps);
-        attraction(p, y.data(), attr.data());
-        auto tb = std::chrono::steady_clock::now();
-        t_att += std::chrono::duration<double>(tb - ta).count();
-        at::parallel_for(0, 2 * n, 2048, [&](std::int64_t b, std::int64_t e) {
-            for (std::int64_t t = b; t < e; ++t) {
-                const auto u = static_cast<std::size_t>(t);
-                const double grad = exaggeration * attr[u] - neg[u] / z;
-                // delta-bar-delta: grow the gain while the gradient keeps its sign against the
-                // update (scikit-learn's `update * grad < 0`).
-                gains[u] = update[u] * grad < 0.0 ? gains[u] + 0.2 : gains[u] * 0.8;
-                gains[u] = std::max(gains[u], 0.01);
-                update[u] = momentum * update[u] - lr * gains[u] * grad;
-                y[u] += update[u];
+        // Attraction and update per point, into `next` (y is read by other points' rows).
+        at::parallel_for(0, n, 256, [&](std::int64_t b, std::int64_t e) {
+            for (std::int64_t i = b; i < e; ++i) {
+                double attr[2];
+                attraction_row(cp, y.data(), i, attr[0], attr[1]);
+                for (std::size_t c = 0; c < 2; ++c) {
+                    const auto u = 2 * static_cast<std::size_t>(i) + c;
+                    const double grad = exaggeration * attr[c] - neg[u] / z;
+                    // delta-bar-delta: grow the gain while the gradient keeps its sign against
+                    // the update (scikit-learn's `update * grad < 0`).
+                    gains[u] = update[u] * grad < 0.0 ? gains[u] + 0.2 : gains[u] * 0.8;
+                    gains[u] = std::max(gains[u], 0.01);
+                    update[u] = momentum * update[u] - lr * gains[u] * grad;
+                    next[u] = y[u] + update[u];
+                }
             }
         });
-        auto tc = std::chrono::steady_clock::now();
-        t_upd += std::chrono::duration<double>(tc - tb).count();
-        T0 = tc;
-        if (it % 100 == 0 || it == 249 || it == 999) { double lx=1e300,hx=-1e300; for (std::int64_t i=0;i<n;++i){lx=std::min(lx,y[2*i]);hx=std::max(hx,y[2*i]);} std::fprintf(stderr, "PROF it %lld width %.2f rep %.3f att %.3f upd %.3f\n", static_cast<long long>(it), hx-lx, t_rep, t_att, t_upd);}
+        y.swap(next);
     }
     for (const double v : y) {
         if (!std::isfinite(static_cast<float>(v)))
@@ -583,9 +602,7 @@ TsneResult tsne(const float* x, std::int64_t n, std::int64_t d, const TsneOption
         r.embedding[i] = static_cast<float>(y[i]);
         y[i] = static_cast<double>(r.embedding[i]);
     }
-    lap("loop");
     r.kl_divergence = kl_divergence(p, y.data());
-    lap("kl");
     return r;
 }
 

@@ -22,8 +22,10 @@
 ///   iterations with momentum 0.5, then momentum 0.8 until `iterations` in all; delta-bar-delta
 ///   gains (+0.2 / x0.8, minimum 0.01), reset with the update at the switch as in scikit-learn.
 /// - Repulsion: exact (O(n^2) per iteration), Barnes-Hut (quadtree, `theta`) or FFT-accelerated
-///   interpolation (FIt-SNE: 3 equispaced nodes per box, boxes of width <= 1 for maps up to 256
-///   units wide, 10 to 256 boxes per side; convolution with the squared Cauchy kernel by FFT).
+///   interpolation (FIt-SNE: 3 equispaced nodes per box, boxes of width 1 for maps 10 to 256
+///   units wide, a power of two outside that range so that there are 10 to 256 boxes per side;
+///   convolution with the Cauchy kernel and its squared, signed forms by float FFT, the kernels'
+///   spectrum reused while the grid stays the same).
 ///   An iteration whose grid would cost more than the exact sum (n^2 <= 40 x (6 x boxes)^2: small
 ///   n, e.g. n < ~2,000 for a map 50 units wide) uses the exact sum instead.
 ///

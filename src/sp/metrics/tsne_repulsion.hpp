@@ -5,6 +5,7 @@
 // sum_j w_ij^2 (y_i - y_j) (approximated as the method does) with w_ij = 1 / (1 + |y_i - y_j|^2),
 // and returns Z = sum_{i != j} w_ij. Deterministic whatever the thread count.
 
+#include <complex>
 #include <cstdint>
 #include <vector>
 
@@ -24,7 +25,14 @@ class FftRepulsion {
     double operator()(const double* y, std::int64_t n, double* neg);
 
   private:
+    // rfft2 of the three kernels for the grid of kernel_boxes_ boxes of width kernel_box_
+    // (3 x 6b x (3b + 1)), kept while the grid stays the same.
+    std::vector<std::complex<float>> kernel_hat_;
+    std::int64_t kernel_boxes_ = 0;
+    double kernel_box_ = 0.0;
     std::vector<double> grid_;      // charges per partition, then summed
+    std::vector<float> charges_;    // the summed charges
+    std::vector<double> z_;         // per point, sum_j w_ij
     std::vector<double> weights_;   // per point, 9 interpolation weights
     std::vector<std::int64_t> box_; // per point, box index
     bool exact_when_cheaper_ = true;
