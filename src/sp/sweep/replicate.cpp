@@ -413,20 +413,22 @@ ReplicateOutcome train_replicate(const Replicate& r, const RunContext& ctx,
         log::info("replicate " + r.id + ": resuming at round " + std::to_string(st.round) +
                   ", epoch " + std::to_string(state.epoch) + " from " + ckpt);
     }
-    if (!resumed) {
-        if (!active) {
-            st.labelled.resize(static_cast<std::size_t>(n_train));
-            for (std::int64_t i = 0; i < n_train; ++i) st.labelled[static_cast<std::size_t>(i)] = i;
-        } else {
-            // The initial pool: its own stream derived from the pool seed.
-            const std::uint64_t seed = mix_seed(r.seeds.pool, 1);
-            const std::int64_t initial = std::min(al.initial, n_train);
-            st.labelled = al.initial_sampling == "stratified"
-                              ? select_stratified(data.train.labels, facts.classes, initial, seed,
-                                                  "al.initial")
-                              : random_select(n_train, initial, seed);
-        }
+    if (!active) {
+        // Baseline: one round on the whole training set (a checkpoint holds no pool).
+        st.labelled.resize(static_cast<std::size_t>(n_train));
+        for (std::int64_t i = 0; i < n_train; ++i) st.labelled[static_cast<std::size_t>(i)] = i;
+    } else if (!resumed) {
+        // The initial pool: its own stream derived from the pool seed.
+        const std::uint64_t seed = mix_seed(r.seeds.pool, 1);
+        const std::int64_t initial = std::min(al.initial, n_train);
+        st.labelled =
+            al.initial_sampling == "stratified"
+                ? select_stratified(data.train.labels, facts.classes, initial, seed, "al.initial")
+                : random_select(n_train, initial, seed);
     }
+    if (st.labelled.empty())
+        throw DataError(ckpt + ": the checkpoint holds no labelled pool for this active-learning "
+                               "replicate; delete it to start over");
     auto save = [&](const TrainState& s) {
         save_checkpoint(ckpt, r.id, *model, *optimizer, s, [&](h5::File& f) {
             if (active) write_rounds(f, "/al", st, al, facts.classes, 0);
