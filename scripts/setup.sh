@@ -5,6 +5,8 @@
 #
 #   scripts/setup.sh            build, run and test dependencies
 #   scripts/setup.sh --print    list the packages and exit
+#   scripts/setup.sh --slurm    (opt-in) only the packages of a local test Slurm cluster
+#                               (scripts/slurm-local.sh, tests/slurm/); --slurm --print lists them
 set -euo pipefail
 
 packages=(
@@ -28,6 +30,11 @@ packages=(
     # the HTML report is checked by rendering it headless (tests/analysis)
     chromium
 )
+
+if [[ "${1:-}" == "--slurm" ]]; then
+    packages=(slurmd slurmctld slurm-client munge)
+    shift
+fi
 
 if [[ "${1:-}" == "--print" ]]; then
     printf '%s\n' "${packages[@]}"

@@ -85,7 +85,14 @@ RANDOM=7
 for k in $(seq 1 "$kills"); do
     run "$tmp/kill" > "$tmp/kill$k.log" 2>&1 &
     pid=$!
-    sleep "$(awk -v r=$RANDOM 'BEGIN {printf "%.2f", 0.3 + 2.5 * r / 32767}')"
+    # Once this run has trained an epoch (so that some checkpoint exists), at a random moment
+    # within the next second: mid-epoch, mid-checkpoint, mid-query or mid-metrics.
+    for _ in $(seq 1 600); do
+        grep -q "epoch [0-9]*/" "$tmp/kill$k.log" 2>/dev/null && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    sleep "$(awk -v r=$RANDOM 'BEGIN {printf "%.2f", r / 32767}')"
     kill -9 "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     for f in "$tmp/kill"/*.h5; do
