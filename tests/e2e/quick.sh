@@ -39,5 +39,10 @@ if /usr/bin/python3 -c 'import matplotlib' 2>/dev/null; then
     "$here/analysis/sp-report" "$tmp/quick" -o "$tmp/report.html" -q
     [[ -s $tmp/report.html ]] || { echo "no report"; exit 1; }
     PYTHONPATH="$here/analysis" /usr/bin/python3 "$here/tests/analysis/check_tables.py" "$tmp/quick"
+    set +e
+    "$here/tests/analysis/render_check.sh" "$tmp/report.html"
+    rc=$?
+    set -e
+    [[ $rc -eq 0 || $rc -eq 77 ]] || { echo "the quick sweep's report does not render"; exit 1; }
 fi
 echo "quick sweep: 9 replicates complete, AL 2000 -> 8000, summary and report written"
