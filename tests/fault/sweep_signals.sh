@@ -22,9 +22,9 @@ seeds = 2
 name = "synthetic"
 [dataset.synthetic]
 classes = 3
-train_size = 120
-eval_size = 30
-image_size = 12
+train_size = 480
+eval_size = 60
+image_size = 16
 [model]
 stem = "cifar"
 width = 0.125
@@ -33,8 +33,8 @@ epochs = 3
 batch_size = 20
 checkpoint_every = 1
 [al]
-initial = 60
-query = 30
+initial = 240
+query = 120
 [metrics]
 tsne.perplexity = 5
 TOML
@@ -86,13 +86,14 @@ for k in $(seq 1 "$kills"); do
     run "$tmp/kill" > "$tmp/kill$k.log" 2>&1 &
     pid=$!
     # Once this run has trained an epoch (so that some checkpoint exists), at a random moment
-    # within the next second: mid-epoch, mid-checkpoint, mid-query or mid-metrics.
+    # within the next 1.5 s (the whole sweep takes several times that): mid-epoch,
+    # mid-checkpoint, mid-query or mid-metrics.
     for _ in $(seq 1 600); do
         grep -q "epoch [0-9]*/" "$tmp/kill$k.log" 2>/dev/null && break
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.05
     done
-    sleep "$(awk -v r=$RANDOM 'BEGIN {printf "%.2f", r / 32767}')"
+    sleep "$(awk -v r=$RANDOM 'BEGIN {printf "%.2f", 1.5 * r / 32767}')"
     kill -9 "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     for f in "$tmp/kill"/*.h5; do
