@@ -1,5 +1,6 @@
 #include "sp/metrics/analyze.hpp"
 
+#include "sp/metrics/torch_threads.hpp"
 #include "sp/util/error.hpp"
 #include "sp/util/version.hpp"
 
@@ -14,26 +15,6 @@ namespace sp {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-/// Sets LibTorch's intra-op thread count for a scope and restores it after.
-class ThreadScope {
-  public:
-    explicit ThreadScope(int threads) : previous_(at::get_num_threads()) {
-        if (threads > 0 && threads != previous_) {
-            at::set_num_threads(threads);
-            changed_ = true;
-        }
-    }
-    ~ThreadScope() {
-        if (changed_) at::set_num_threads(previous_);
-    }
-    ThreadScope(const ThreadScope&) = delete;
-    ThreadScope& operator=(const ThreadScope&) = delete;
-
-  private:
-    int previous_;
-    bool changed_ = false;
-};
 
 TsneMethod tsne_method(const std::string& name) {
     if (name == "exact") return TsneMethod::exact;
@@ -112,7 +93,7 @@ Analysis analyze(const AnalysisInput& in, const MetricsConfig& cfg, std::uint64_
                  int threads) {
     check_input(in);
     const auto t0 = std::chrono::steady_clock::now();
-    ThreadScope scope(threads);
+    detail::TorchThreads scope(threads);
     torch::NoGradGuard no_grad;
     Analysis a;
     a.n = in.n;

@@ -1,5 +1,6 @@
 #include "sp/metrics/cosine.hpp"
 
+#include "sp/metrics/torch_threads.hpp"
 #include "sp/util/error.hpp"
 
 #include <torch/torch.h>
@@ -15,26 +16,6 @@ namespace sp {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-/// Sets LibTorch's intra-op thread count for a scope and restores it after.
-class ThreadGuard {
-  public:
-    explicit ThreadGuard(int threads) : previous_(at::get_num_threads()) {
-        if (threads > 0 && threads != previous_) {
-            at::set_num_threads(threads);
-            changed_ = true;
-        }
-    }
-    ~ThreadGuard() {
-        if (changed_) at::set_num_threads(previous_);
-    }
-    ThreadGuard(const ThreadGuard&) = delete;
-    ThreadGuard& operator=(const ThreadGuard&) = delete;
-
-  private:
-    int previous_;
-    bool changed_ = false;
-};
 
 /// numpy.histogram's bin assignment for equal-width bins over [lo, hi] (edges from linspace, the
 /// last bin closed), for a value already inside [lo, hi].
@@ -197,7 +178,7 @@ CosineStats cosine_statistics(const float* x, std::int64_t n, std::int64_t d,
                             std::to_string(i) + " is outside [0, " + std::to_string(classes) + ")");
     }
 
-    ThreadGuard guard(opt.threads);
+    detail::TorchThreads guard(opt.threads);
     const auto un = static_cast<std::size_t>(n);
     const auto ud = static_cast<std::size_t>(d);
     const auto ubins = static_cast<std::size_t>(opt.bins);

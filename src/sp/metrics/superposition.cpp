@@ -1,5 +1,6 @@
 #include "sp/metrics/superposition.hpp"
 
+#include "sp/metrics/torch_threads.hpp"
 #include "sp/util/error.hpp"
 
 #include <torch/linalg.h>
@@ -24,26 +25,6 @@ constexpr std::int64_t kChunkRows = 2048;
 /// keeping every direction that carries a between-class spread above 1e-6 of the largest.
 constexpr double kPinvRtol = 1e-12;
 
-/// Sets LibTorch's intra-op thread count for a scope and restores it after.
-class ThreadGuard {
-  public:
-    explicit ThreadGuard(int threads) : previous_(at::get_num_threads()) {
-        if (threads > 0 && threads != previous_) {
-            at::set_num_threads(threads);
-            changed_ = true;
-        }
-    }
-    ~ThreadGuard() {
-        if (changed_) at::set_num_threads(previous_);
-    }
-    ThreadGuard(const ThreadGuard&) = delete;
-    ThreadGuard& operator=(const ThreadGuard&) = delete;
-
-  private:
-    int previous_;
-    bool changed_ = false;
-};
-
 /// Makes BLAS/LAPACK calls in its scope single-threaded. A threaded BLAS may split a product's
 /// reduction differently for different thread counts; inside an OpenMP parallel region (an
 /// at::parallel_for worker) OpenBLAS and MKL already run on one thread, so only calls made outside
@@ -53,7 +34,7 @@ class SerialBlas {
     SerialBlas() : guard_(at::in_parallel_region() ? 0 : 1) {}
 
   private:
-    ThreadGuard guard_;
+    detail::TorchThreads guard_;
 };
 
 std::string shape(std::int64_t a, std::int64_t b) {
@@ -271,7 +252,7 @@ Superposition superposition_measures(const float* x, std::int64_t n, std::int64_
                                      const std::int64_t* labels, std::int64_t classes,
                                      const SuperpositionOptions& opt) {
     check_inputs(x, n, d, labels, classes, opt);
-    const ThreadGuard guard(opt.threads);
+    const detail::TorchThreads guard(opt.threads);
     const torch::NoGradGuard no_grad;
     const auto ud = static_cast<std::size_t>(d);
     const double dn = static_cast<double>(n);

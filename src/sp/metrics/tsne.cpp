@@ -1,5 +1,6 @@
 #include "sp/metrics/tsne.hpp"
 
+#include "sp/metrics/torch_threads.hpp"
 #include "sp/metrics/tsne_repulsion.hpp"
 #include "sp/util/error.hpp"
 
@@ -13,26 +14,6 @@
 
 namespace sp {
 namespace {
-
-/// Sets LibTorch's intra-op thread count for a scope and restores it after.
-class ThreadGuard {
-  public:
-    explicit ThreadGuard(int threads) : previous_(at::get_num_threads()) {
-        if (threads > 0 && threads != previous_) {
-            at::set_num_threads(threads);
-            changed_ = true;
-        }
-    }
-    ~ThreadGuard() {
-        if (changed_) at::set_num_threads(previous_);
-    }
-    ThreadGuard(const ThreadGuard&) = delete;
-    ThreadGuard& operator=(const ThreadGuard&) = delete;
-
-  private:
-    int previous_;
-    bool changed_ = false;
-};
 
 // scikit-learn's MACHINE_EPSILON (np.finfo(np.double).eps) in the KL and the normalisation of P.
 constexpr double kEps = std::numeric_limits<double>::epsilon();
@@ -350,7 +331,7 @@ std::vector<double> pca_init(const float* x, std::int64_t n, std::int64_t d, std
     // Covariance (unscaled) over fixed row chunks added in order, and its eigenvectors, on one
     // thread: the BLAS (OpenBLAS with OpenMP) splits its sums by thread count, and the low bits
     // of the start decide the map after a few hundred iterations.
-    ThreadGuard one_thread(1);
+    detail::TorchThreads one_thread(1);
     torch::Tensor cov = torch::zeros({d, d}, torch::kDouble);
     constexpr std::int64_t kChunk = 2048;
     // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): from_blob wants void*; read only.
@@ -498,7 +479,7 @@ TsneAffinities tsne_affinities(const float* x, std::int64_t n, std::int64_t d, d
         throw ConfigError("tsne: threads must be >= 0, got " + std::to_string(threads));
     check_data(x, n, d);
     check_perplexity(perplexity, n);
-    ThreadGuard guard(threads);
+    detail::TorchThreads guard(threads);
     return affinities(x, n, d, perplexity);
 }
 
@@ -509,7 +490,7 @@ double tsne_kl_divergence(const TsneAffinities& p, const float* y, int threads) 
         p.columns.size() != p.values.size() ||
         static_cast<std::int64_t>(p.columns.size()) != p.row_offsets.back())
         throw DataError("tsne_kl_divergence: affinities and map do not match");
-    ThreadGuard guard(threads);
+    detail::TorchThreads guard(threads);
     std::vector<double> yd(static_cast<std::size_t>(2 * p.n));
     for (std::size_t i = 0; i < yd.size(); ++i) yd[i] = static_cast<double>(y[i]);
     return kl_divergence(p, yd.data());
@@ -519,7 +500,7 @@ TsneResult tsne(const float* x, std::int64_t n, std::int64_t d, const TsneOption
     check_options(opt);
     check_data(x, n, d);
     check_perplexity(opt.perplexity, n);
-    ThreadGuard guard(opt.threads);
+    detail::TorchThreads guard(opt.threads);
 
     TsneAffinities p = affinities(x, n, d, opt.perplexity);
     const auto un = static_cast<std::size_t>(n);
