@@ -23,6 +23,18 @@ TsneMethod tsne_method(const std::string& name) {
     throw ConfigError("metrics.tsne.method: unknown method \"" + name + "\"");
 }
 
+const char* tsne_method_name(TsneMethod method) {
+    switch (method) {
+    case TsneMethod::exact:
+        return "exact";
+    case TsneMethod::fft:
+        return "fft";
+    case TsneMethod::barnes_hut:
+        break;
+    }
+    return "barnes_hut";
+}
+
 void add_cosine_scalars(Analysis& a, const std::string& set, const CosineSetStats& s) {
     const std::string p = "cosine_" + set + "_";
     const std::pair<const char*, double> values[] = {
@@ -248,10 +260,7 @@ void write_analysis(h5::Location& file, const Analysis& a, int compression,
         g.write_attribute("neighbours", t.neighbours);
         g.write_attribute("theta", a.tsne_options.theta);
         g.write_attribute("seed", a.tsne_options.seed);
-        const char* method = a.tsne_options.method == TsneMethod::exact ? "exact"
-                             : a.tsne_options.method == TsneMethod::fft ? "fft"
-                                                                        : "barnes_hut";
-        g.write_attribute("method", method);
+        g.write_attribute("method", tsne_method_name(a.tsne_options.method));
     }
 
     h5::Group sup = m.create_group("superposition");

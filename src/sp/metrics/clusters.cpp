@@ -1,5 +1,6 @@
 #include "sp/metrics/clusters.hpp"
 
+#include "sp/metrics/fixed_dot.hpp"
 #include "sp/util/error.hpp"
 
 #include <torch/torch.h>
@@ -39,17 +40,6 @@ std::vector<std::int64_t> class_counts(const char* what, std::int64_t n, std::in
                         " samples; need 2 to n_samples - 1 (as scikit-learn requires)");
     }
     return count;
-}
-
-/// Dot product summed in a fixed order: eight interleaved partial sums, then a fixed tree.
-double dot(const double* p, const double* q, std::size_t len) {
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    std::size_t k = 0;
-    for (; k + 8 <= len; k += 8) {
-        for (std::size_t l = 0; l < 8; ++l) acc[l] += p[k + l] * q[k + l];
-    }
-    for (std::size_t l = 0; k < len; ++k, ++l) acc[l] += p[k] * q[k];
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
 }
 
 /// Rows of `x` as a double tensor (n x d), contiguous.
@@ -109,7 +99,7 @@ std::vector<double> class_sums_exact(const float* x, std::size_t N, std::size_t 
     torch::Tensor rows = to_double(x, static_cast<std::int64_t>(N), static_cast<std::int64_t>(D));
     double* r = rows.data_ptr<double>();
     std::vector<double> sq(N, 0.0);
-    for (std::size_t i = 0; i < N; ++i) sq[i] = dot(r + i * D, r + i * D, D);
+    for (std::size_t i = 0; i < N; ++i) sq[i] = detail::fixed_dot(r + i * D, r + i * D, D);
     if (metric == Distance::cosine) {
         // sklearn's normalize: a zero row is divided by 1 and stays zero.
         for (std::size_t i = 0; i < N; ++i) {
@@ -128,7 +118,7 @@ std::vector<double> class_sums_exact(const float* x, std::size_t N, std::size_t 
                 const auto iu = static_cast<std::size_t>(i);
                 const double* ri = r + iu * D;
                 double* gi = gram.data() + static_cast<std::size_t>(i - start) * N;
-                for (std::size_t j = 0; j < N; ++j) gi[j] = dot(ri, r + j * D, D);
+                for (std::size_t j = 0; j < N; ++j) gi[j] = detail::fixed_dot(ri, r + j * D, D);
                 double* si = &sums[iu * K];
                 for (std::size_t j = 0; j < N; ++j) {
                     if (j == iu) continue;
@@ -159,11 +149,11 @@ std::vector<double> class_sums_cosine(const float* x, std::size_t N, std::size_t
         for (auto i = static_cast<std::size_t>(b); i < static_cast<std::size_t>(e); ++i) {
             double* u = &unit[i * D];
             for (std::size_t k = 0; k < D; ++k) u[k] = static_cast<double>(x[i * D + k]);
-            const double norm = std::sqrt(dot(u, u, D));
+            const double norm = std::sqrt(detail::fixed_dot(u, u, D));
             if (norm > 0.0) {
                 for (std::size_t k = 0; k < D; ++k) u[k] /= norm;
             }
-            self[i] = dot(u, u, D);
+            self[i] = detail::fixed_dot(u, u, D);
         }
     });
     std::vector<double> class_sum(K * D, 0.0);

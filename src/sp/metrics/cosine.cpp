@@ -1,5 +1,6 @@
 #include "sp/metrics/cosine.hpp"
 
+#include "sp/metrics/fixed_dot.hpp"
 #include "sp/metrics/torch_threads.hpp"
 #include "sp/util/error.hpp"
 
@@ -96,17 +97,6 @@ CosineSetStats finish(const SetAcc& a, double width) {
     return s;
 }
 
-/// Dot product in double, in a fixed order: eight interleaved partial sums, then a fixed tree.
-double dot(const double* p, const double* q, std::size_t len) {
-    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    std::size_t k = 0;
-    for (; k + 8 <= len; k += 8) {
-        for (std::size_t l = 0; l < 8; ++l) acc[l] += p[k + l] * q[k + l];
-    }
-    for (std::size_t l = 0; k < len; ++k, ++l) acc[l] += p[k] * q[k];
-    return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-}
-
 /// Sum and sum of squares about the mean of the within- and between-class sets by direct
 /// double cosines (clipped), two passes, rows combined in row order: O(N^2 d). The closed form
 /// loses the variance to rounding when it is tiny against E[c^2]; small and degenerate sets use
@@ -120,7 +110,8 @@ void direct_moments(const double* yp, std::size_t un, std::size_t ud, const std:
             for (auto i = static_cast<std::size_t>(b); i < static_cast<std::size_t>(e); ++i) {
                 double acc[3] = {0.0, 0.0, 0.0};
                 for (std::size_t j = i + 1; j < un; ++j) {
-                    const double c = std::clamp(dot(yp + i * ud, yp + j * ud, ud), -1.0, 1.0);
+                    const double c =
+                        std::clamp(detail::fixed_dot(yp + i * ud, yp + j * ud, ud), -1.0, 1.0);
                     const int set = labels[i] == labels[j] ? 0 : 1;
                     if (mean == nullptr) {
                         acc[set] += c;
@@ -232,11 +223,11 @@ CosineStats cosine_statistics(const float* x, std::int64_t n, std::int64_t d,
         for (auto i = static_cast<std::size_t>(b); i < static_cast<std::size_t>(e); ++i) {
             double* u = yp + i * ud;
             for (std::size_t c = 0; c < ud; ++c) u[c] = static_cast<double>(x[i * ud + c]);
-            const double norm = std::sqrt(dot(u, u, ud));
+            const double norm = std::sqrt(detail::fixed_dot(u, u, ud));
             if (norm > 0.0) {
                 for (std::size_t c = 0; c < ud; ++c) u[c] /= norm;
             }
-            self[i] = dot(u, u, ud);
+            self[i] = detail::fixed_dot(u, u, ud);
         }
     });
     const torch::Tensor yf = y.to(torch::kFloat32).contiguous();
@@ -345,7 +336,7 @@ CosineStats cosine_statistics(const float* x, std::int64_t n, std::int64_t d,
                     double exact = kNaN;
                     auto exact_value = [&] {
                         if (std::isnan(exact))
-                            exact = std::clamp(dot(ui, yp + j * ud, ud), -1.0, 1.0);
+                            exact = std::clamp(detail::fixed_dot(ui, yp + j * ud, ud), -1.0, 1.0);
                         return exact;
                     };
                     std::int64_t bin = 0;

@@ -360,19 +360,17 @@ ReplicateOutcome train_replicate(const Replicate& r, const RunContext& ctx,
     result.class_names = data.class_names;
 
     ResNet18 model(resnet18_options(cfg.model, facts.classes), r.seeds.init);
-    auto initialise = [&] {
-        model->reset_parameters(r.seeds.init);
-        if (!cfg.model.pretrained.empty()) {
-            LoadOptions lo;
-            lo.skip_fc = true; // the paper's protocol: pretrained trunk, a new classifier
-            load_state_dict_file(*model, cfg.model.pretrained, lo);
-        }
-    };
-    if (!cfg.model.pretrained.empty()) {
+    auto load_pretrained = [&] {
+        if (cfg.model.pretrained.empty()) return;
         LoadOptions lo;
-        lo.skip_fc = true;
+        lo.skip_fc = true; // the paper's protocol: pretrained trunk, a new classifier
         load_state_dict_file(*model, cfg.model.pretrained, lo);
-    }
+    };
+    auto initialise = [&] { // a cold-start round: as constructed
+        model->reset_parameters(r.seeds.init);
+        load_pretrained();
+    };
+    load_pretrained();
     model->to(device);
     // Dropout masks come from LibTorch's global generator: seed it from the dropout stream.
     torch::manual_seed(r.seeds.dropout);
