@@ -2,11 +2,12 @@
 // bench/data_peer.py: Fashion-MNIST training images (uint8 in memory), a shuffled epoch, random
 // crop 28 with padding 4, horizontal flip, to float, normalise, batches of 128 as torch tensors.
 // Prints one line per epoch, the median, and a "RESULT" line bench/data_bench.sh parses.
+#include "sp/config/dataset_facts.hpp"
 #include "sp/data/batches.hpp"
-#include "sp/data/facts.hpp"
 #include "sp/data/readers.hpp"
 #include "sp/util/error.hpp"
 #include "sp/util/main.hpp"
+#include "sp/util/rng.hpp"
 
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>

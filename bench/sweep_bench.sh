@@ -10,37 +10,16 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=${1:-$(dirname "$here")/build/dev}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=../tests/support/fixture.sh
+source "$here/../tests/support/fixture.sh"
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) on $(hostname): $(nproc) cores," \
      "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-cat > "$tmp/par.toml" <<'TOML'
-[sweep]
-name = "parallel"
-seed = 1
-seeds = 8
-[dataset]
-name = "synthetic"
-[dataset.synthetic]
-classes = 4
-train_size = 512
-eval_size = 128
-image_size = 16
-[model]
-stem = "cifar"
-width = 0.25
-[train]
-epochs = 2
-batch_size = 64
-[metrics]
-tsne.enabled = false
-spaces = ["raw"]
-TOML
 now() { date +%s.%N; }
 t0=$(now)
-"$build/src/apps/sp_sweep" "$tmp/par.toml" --threads 1 --set output.dir="$tmp/one" >/dev/null 2>&1
+"$build/src/apps/sp_sweep" "$fixtures/parallel.toml" --threads 1 --set output.dir="$tmp/one" \
+    >/dev/null 2>&1
 t1=$(now)
-mpiexec -n 2 --bind-to none "$build/src/apps/sp_sweep" "$tmp/par.toml" --threads 1 \
+mpiexec -n 2 --bind-to none "$build/src/apps/sp_sweep" "$fixtures/parallel.toml" --threads 1 \
     --set output.dir="$tmp/two" >/dev/null 2>&1
 t2=$(now)
 awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN {
@@ -48,34 +27,12 @@ awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN {
     printf "parallel: 8 replicates, 1 rank %.1f s, 2 ranks %.1f s, efficiency %.2f (goal >= 0.90)\n",
            one, two, one / (2 * two) }'
 
-cat > "$tmp/red.toml" <<'TOML'
-[sweep]
-name = "reduce"
-seed = 2
-seeds = 34
-[sweep.axes]
-"al.strategy" = ["baseline", "least_confidence", "random"]
-[dataset]
-name = "synthetic"
-[dataset.synthetic]
-classes = 3
-train_size = 40
-eval_size = 20
-image_size = 8
-[model]
-stem = "cifar"
-width = 0.0625
-[train]
-epochs = 1
-batch_size = 20
-[al]
-initial = 20
-query = 10
-[metrics]
-tsne.perplexity = 5
-TOML
-mpiexec -n 2 --bind-to none "$build/src/apps/sp_sweep" "$tmp/red.toml" --threads 1 \
-    --set output.dir="$tmp/red" >/dev/null 2>&1
+# The sweep of tests/e2e/reduce.sh, scaled to 102 small replicates.
+small=(--set sweep.name=reduce --set sweep.seed=2 --set sweep.seeds=34
+       --set dataset.synthetic.train_size=40 --set dataset.synthetic.eval_size=20
+       --set dataset.synthetic.image_size=8 --set al.initial=20 --set al.query=10)
+mpiexec -n 2 --bind-to none "$build/src/apps/sp_sweep" "$fixtures/reduce.toml" "${small[@]}" \
+    --threads 1 --set output.dir="$tmp/red" >/dev/null 2>&1
 files=$(ls "$tmp/red"/*.h5 | grep -vc summary.h5)
 times=()
 for _ in 1 2 3; do

@@ -6,8 +6,8 @@
 //            least confidence), batches of al.score_batch_size.
 // Prints "sp compute <images/s>", "sp epoch <images/s>" and "sp score <images/s>" (medians).
 #include "sp/al/strategies.hpp"
+#include "sp/config/dataset_facts.hpp"
 #include "sp/data/batches.hpp"
-#include "sp/data/facts.hpp"
 #include "sp/data/readers.hpp"
 #include "sp/data/subset.hpp"
 #include "sp/model/resnet.hpp"

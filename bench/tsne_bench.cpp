@@ -2,6 +2,7 @@
 // (N x d float32) and /labels (N int64). Prints one line:
 //   tsne method=<m> n=<N> seconds=<wall s of tsne()> kl=<final KL> peak_rss_mib=<MiB>
 // Peak RSS is the process's high-water mark (getrusage), input included.
+#include "sp/config/enums.hpp"
 #include "sp/io/h5.hpp"
 #include "sp/metrics/tsne.hpp"
 #include "sp/util/error.hpp"
@@ -33,7 +34,7 @@ int main(int argc, char** argv) {
     std::int64_t iterations = 1000;
     app.add_option("file", file, "HDF5 file with /embeddings and /labels")->required();
     app.add_option("--method", method, "fft, barnes_hut or exact")
-        ->check(CLI::IsMember({"fft", "barnes_hut", "exact"}));
+        ->check(CLI::IsMember(sp::enum_names<sp::TsneMethod>()));
     app.add_option("--threads", threads, "LibTorch threads");
     app.add_option("--iterations", iterations, "iterations in all");
     CLI11_PARSE(app, argc, argv);
@@ -47,9 +48,7 @@ int main(int argc, char** argv) {
         opt.threads = threads;
         opt.iterations = iterations;
         opt.exaggeration_iterations = std::min<std::int64_t>(250, iterations);
-        opt.method = method == "fft"          ? sp::TsneMethod::fft
-                     : method == "barnes_hut" ? sp::TsneMethod::barnes_hut
-                                              : sp::TsneMethod::exact;
+        opt.method = sp::enum_from_name<sp::TsneMethod>(method).value(); // checked by CLI11
         const auto t0 = std::chrono::steady_clock::now();
         const sp::TsneResult r = sp::tsne(x.data.data(), n, d, opt);
         const double seconds =

@@ -11,6 +11,8 @@
 # it plans the sweep here to size the array.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# sweep-array.sh runs from sbatch's spool folder: tell it where its slurm/common.sh is.
+export SP_SLURM_DIR=$here
 sbatch_opts=()
 limit=""
 while [[ $# -gt 0 && $1 != -- ]]; do

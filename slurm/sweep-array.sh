@@ -42,46 +42,27 @@
 #
 # Arguments after SWEEP are sp_sweep configuration overrides (--set key=value); they are applied
 # when resolving each replicate. Environment: SP_SWEEP, SP_REDUCE (the binaries; else build/dev
-# under the submission directory, else the PATH), MAX_REQUEUES.
+# under the submission directory, else the PATH), MAX_REQUEUES, SP_SLURM_DIR (the folder of
+# slurm/common.sh, shared with sweep.sh; submit-array.sh sets it).
 set -uo pipefail
 
-MAX_REQUEUES=${MAX_REQUEUES:-20}    # requeues after exit 75 before the task gives up (exit 75)
-REQUEUE_CODE=75                     # sp_sweep's "checkpointed after a signal, requeue me"
-
-log() { echo "[sweep-array.sh $(date '+%F %T')] $*"; }
-
-submit_dir=${SLURM_SUBMIT_DIR:-$PWD}
-cd "$submit_dir" || exit 2
-
-find_bin() { # find_bin NAME OVERRIDE
-    local b=$2
-    if [[ -z $b ]]; then
-        if [[ -x $submit_dir/build/dev/src/apps/$1 ]]; then
-            b=$submit_dir/build/dev/src/apps/$1
-        elif [[ -x $submit_dir/build/cluster/src/apps/$1 ]]; then
-            b=$submit_dir/build/cluster/src/apps/$1
-        else
-            b=$(command -v "$1" || true)
-        fi
-    fi
-    [[ -n $b && -x $b ]] || { log "error: $1 not found (set SP_${1#sp_})" >&2; exit 2; }
-    echo "$b"
-}
-sp_sweep=$(find_bin sp_sweep "${SP_SWEEP:-}") || exit 2
-
-sweep=sweeps/paper.toml
-if [[ $# -gt 0 && $1 != -* ]]; then
-    sweep=$1
-    shift
-fi
-overrides=("$@")
+script="sweep-array.sh"
+submitted=$(scontrol show job "${SLURM_JOB_ID:-none}" 2>/dev/null |
+    sed -n 's/^ *Command=\([^ ]*\).*/\1/p')
+# sbatch runs a copy of this script from its spool folder: common.sh lies in $SP_SLURM_DIR (set by
+# submit-array.sh), else next to the script that was submitted (the first word of scontrol's
+# Command=).
+for lib in "${SP_SLURM_DIR:-}" "$(dirname "${BASH_SOURCE[0]}")" "$(dirname "${submitted:-.}")" \
+    "${SLURM_SUBMIT_DIR:-.}/slurm"; do [[ -f $lib/common.sh ]] && break; done
+# shellcheck source=common.sh
+source "$lib/common.sh" "$@" || { echo "$script: no slurm/common.sh: set SP_SLURM_DIR"; exit 2; }
 
 # The plan: index<TAB>id ... (header first).
-plan=$("$sp_sweep" "$sweep" "${overrides[@]}" --dry-run --format tsv) ||
+plan=$("$sp_sweep" "$sweep" "${args[@]}" --dry-run --format tsv) ||
     { log "error: cannot plan $sweep"; exit 2; }
 
 output_dir_of() { # output_dir_of ID: output.dir from the replicate's resolved configuration
-    "$sp_sweep" "$sweep" "${overrides[@]}" --show-config "$1" |
+    "$sp_sweep" "$sweep" "${args[@]}" --show-config "$1" |
         awk '/^\[/ {s = $0} s == "[output]" && $1 == "dir" {sub(/^[^=]*= */, ""); gsub(/^"|"$/, ""); print; exit}'
 }
 
@@ -107,7 +88,6 @@ id=$(awk -F'\t' -v i="$task" 'NR > 1 && $1 == i {print $2}' <<< "$plan")
 [[ -n $id ]] || { log "error: the plan of $sweep has no replicate $task"; exit 2; }
 out=$(output_dir_of "$id")
 [[ -n $out ]] || { log "error: no output.dir in the configuration of $id"; exit 2; }
-restarts=${SLURM_RESTART_COUNT:-0}
 log "array task $task: replicate $id of $sweep into $out (restart $restarts of at most $MAX_REQUEUES)"
 
 if [[ -f $out/$id.h5 ]]; then
@@ -118,34 +98,17 @@ mkdir -p "$out/array" || exit 2
 resolved=$out/array/$id.toml
 workdir=$out/array/$id
 tmp=$resolved.tmp.$$
-"$sp_sweep" "$sweep" "${overrides[@]}" --show-config "$id" > "$tmp" && mv "$tmp" "$resolved" ||
+"$sp_sweep" "$sweep" "${args[@]}" --show-config "$id" > "$tmp" && mv "$tmp" "$resolved" ||
     { log "error: cannot write $resolved"; exit 2; }
 check=$("$sp_sweep" "$resolved" --set output.dir="$workdir" --dry-run --format tsv |
     awk -F'\t' 'NR > 1 {print $2}')
 [[ $check == "$id" ]] ||
     { log "error: $resolved plans to '${check//$'\n'/ }', not $id"; exit 2; }
 
-threads=${SLURM_CPUS_PER_TASK:-1}
 cmd=("$sp_sweep" "$resolved" --threads "$threads" --set output.dir="$workdir")
 log "${cmd[*]}"
 
-child=""
-forward() {
-    log "got SIG$1: asking the replicate to checkpoint"
-    [[ -n $child ]] && kill -USR1 "$child" 2>/dev/null
-}
-trap 'forward USR1' USR1
-trap 'forward TERM' TERM
-"${cmd[@]}" &
-child=$!
-while :; do
-    wait "$child"
-    rc=$?
-    kill -0 "$child" 2>/dev/null || break
-done
-trap - USR1 TERM
-log "sp_sweep exited with $rc"
-
+run_forwarded "the replicate" "${cmd[@]}"
 case $rc in
     0 | 3)
         # Complete (or failed, with its message): move the replicate file next to the others.
@@ -157,17 +120,6 @@ case $rc in
             [[ $rc -eq 0 ]] && rc=1
         fi
         ;;
-    "$REQUEUE_CODE")
-        if [[ -z ${SLURM_JOB_ID:-} ]]; then
-            log "not under Slurm: rerun to resume"
-        elif ((restarts >= MAX_REQUEUES)); then
-            log "checkpointed, but already requeued $restarts times (MAX_REQUEUES=$MAX_REQUEUES)"
-        else
-            # Log first: Slurm ends this script as soon as the requeue takes effect.
-            log "checkpointed: requeueing job $SLURM_JOB_ID (restart $((restarts + 1)))"
-            scontrol requeue "$SLURM_JOB_ID" && exit 0
-            log "checkpointed, but scontrol requeue failed: resubmit to resume"
-        fi
-        ;;
+    "$REQUEUE_CODE") requeue ;;
 esac
 exit "$rc"

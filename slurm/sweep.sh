@@ -45,41 +45,26 @@
 #
 # Environment: SP_SWEEP (the sp_sweep binary; else build/dev/src/apps/sp_sweep under the
 # submission directory, else sp_sweep on the PATH), SP_LAUNCHER (mpirun|srun),
-# SP_MPIRUN_ARGS (extra mpirun arguments), MAX_REQUEUES.
+# SP_MPIRUN_ARGS (extra mpirun arguments), MAX_REQUEUES, SP_SLURM_DIR (the folder of
+# slurm/common.sh, shared with sweep-array.sh; found on its own when sbatch was given the path
+# of this script, or the job was submitted from the repository).
 set -uo pipefail
 
-MAX_REQUEUES=${MAX_REQUEUES:-20}    # requeues after exit 75 before the job gives up (exit 75)
-REQUEUE_CODE=75                     # sp_sweep's "checkpointed after a signal, requeue me"
-
-log() { echo "[sweep.sh $(date '+%F %T')] $*"; }
-
-submit_dir=${SLURM_SUBMIT_DIR:-$PWD}
-cd "$submit_dir" || exit 2
-
-sp_sweep=${SP_SWEEP:-}
-if [[ -z $sp_sweep ]]; then
-    if [[ -x $submit_dir/build/dev/src/apps/sp_sweep ]]; then
-        sp_sweep=$submit_dir/build/dev/src/apps/sp_sweep
-    elif [[ -x $submit_dir/build/cluster/src/apps/sp_sweep ]]; then
-        sp_sweep=$submit_dir/build/cluster/src/apps/sp_sweep
-    else
-        sp_sweep=$(command -v sp_sweep || true)
-    fi
-fi
-[[ -n $sp_sweep && -x $sp_sweep ]] || { log "error: sp_sweep not found (set SP_SWEEP)"; exit 2; }
-
-sweep=sweeps/paper.toml
-if [[ $# -gt 0 && $1 != -* ]]; then
-    sweep=$1
-    shift
-fi
+script=sweep.sh
+submitted=$(scontrol show job "${SLURM_JOB_ID:-none}" 2>/dev/null |
+    sed -n 's/^ *Command=\([^ ]*\).*/\1/p')
+# sbatch runs a copy of this script from its spool folder: common.sh lies in $SP_SLURM_DIR if
+# set, else next to this script when run directly or to the one that was submitted (the first
+# word of scontrol's Command=), else in slurm/ of the submission directory.
+for lib in "${SP_SLURM_DIR:-}" "$(dirname "${BASH_SOURCE[0]}")" "$(dirname "${submitted:-.}")" \
+    "${SLURM_SUBMIT_DIR:-.}/slurm"; do [[ -f $lib/common.sh ]] && break; done
+# shellcheck source=common.sh
+source "$lib/common.sh" "$@" || { echo "$script: no slurm/common.sh: set SP_SLURM_DIR"; exit 2; }
 
 # Open MPI refuses root unless told; only then.
 if [[ $(id -u) -eq 0 ]]; then
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
-threads=${SLURM_CPUS_PER_TASK:-1}
-restarts=${SLURM_RESTART_COUNT:-0}
 
 launcher=${SP_LAUNCHER:-mpirun}
 case "$launcher" in
@@ -92,48 +77,15 @@ case "$launcher" in
     srun) cmd=(srun --mpi=pmix --kill-on-bad-exit=1 "$sp_sweep") ;;
     *) log "error: SP_LAUNCHER=$launcher: mpirun or srun"; exit 2 ;;
 esac
-cmd+=("$sweep" --threads "$threads" "$@")
+cmd+=("$sweep" --threads "$threads" "${args[@]}")
 
 log "job ${SLURM_JOB_ID:-none} on ${SLURM_JOB_NODELIST:-$(hostname)}: ${SLURM_NTASKS:-?} rank(s)" \
     "x $threads thread(s), restart $restarts of at most $MAX_REQUEUES"
 log "${cmd[*]}"
 
-# Forward the warning/preemption signal to the launcher as SIGUSR1 (sp treats USR1 and TERM
-# alike; mpirun forwards USR1 to every rank, while a TERM would make it abort the ranks).
-child=""
-stop_requested=0
-forward() {
-    stop_requested=1
-    log "got SIG$1: asking every rank to checkpoint"
-    [[ -n $child ]] && kill -USR1 "$child" 2>/dev/null
-}
-trap 'forward USR1' USR1
-trap 'forward TERM' TERM
-
-"${cmd[@]}" &
-child=$!
-# `wait` returns early (status > 128) whenever a trapped signal arrives: wait again until the
-# launcher itself has exited.
-while :; do
-    wait "$child"
-    rc=$?
-    kill -0 "$child" 2>/dev/null || break
-done
-trap - USR1 TERM
-log "sp_sweep exited with $rc"
-
+run_forwarded "every rank" "${cmd[@]}"
 if [[ $rc -eq $REQUEUE_CODE ]]; then
-    if [[ -z ${SLURM_JOB_ID:-} ]]; then
-        log "not under Slurm: rerun the same command to resume"
-    elif ((restarts >= MAX_REQUEUES)); then
-        log "checkpointed, but already requeued $restarts times (MAX_REQUEUES=$MAX_REQUEUES):" \
-            "resubmit the same command to resume"
-    else
-        # Log first: Slurm ends this script as soon as the requeue takes effect.
-        log "checkpointed: requeueing job $SLURM_JOB_ID (restart $((restarts + 1)))"
-        scontrol requeue "$SLURM_JOB_ID" && exit 0
-        log "checkpointed, but scontrol requeue failed: resubmit the same command to resume"
-    fi
+    requeue
 elif ((stop_requested)) && [[ $rc -eq 0 ]]; then
     log "the sweep finished before the signal took effect"
 fi

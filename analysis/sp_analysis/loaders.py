@@ -83,6 +83,27 @@ def check_file(path: str, f: h5py.File) -> str:
     return kind
 
 
+def _open(path: str) -> h5py.File:
+    """The file, open read-only; ResultsError (naming the path) when it is not HDF5."""
+    try:
+        return h5py.File(path, "r")
+    except OSError as e:
+        raise ResultsError(path, f"cannot open as HDF5 ({e})") from None
+
+
+def _open_kind(path: str, expected: str) -> h5py.File:
+    """The file, open read-only and checked (:func:`check_file`) to be of file_kind ``expected``."""
+    f = _open(path)
+    try:
+        kind = check_file(path, f)
+        if kind != expected:
+            raise ResultsError(path, f"file_kind is {kind!r}, expected {expected!r}")
+    except BaseException:
+        f.close()
+        raise
+    return f
+
+
 @dataclass
 class Round:
     """One active-learning round of one replicate (/al/round_NNN)."""
@@ -160,14 +181,7 @@ def cosine_edges(bins: int) -> np.ndarray:
 
 def read_replicate(path: str) -> Replicate:
     """Read one replicate file's provenance, scalar metrics and AL rounds."""
-    try:
-        f = h5py.File(path, "r")
-    except OSError as e:
-        raise ResultsError(path, f"cannot open as HDF5 ({e})") from None
-    with f:
-        kind = check_file(path, f)
-        if kind != "replicate":
-            raise ResultsError(path, f"file_kind is {kind!r}, expected 'replicate'")
+    with _open_kind(path, "replicate") as f:
         attrs = {k: _scalar(v) for k, v in f.attrs.items()}
         prov = {k: _scalar(v) for k, v in f["provenance"].attrs.items()} if "provenance" in f else {}
         seeds = ({k: int(v) for k, v in f["provenance/seeds"].attrs.items()}
@@ -270,14 +284,7 @@ class Summary:
 
 
 def read_summary(path: str) -> Summary:
-    try:
-        f = h5py.File(path, "r")
-    except OSError as e:
-        raise ResultsError(path, f"cannot open as HDF5 ({e})") from None
-    with f:
-        kind = check_file(path, f)
-        if kind != "summary":
-            raise ResultsError(path, f"file_kind is {kind!r}, expected 'summary'")
+    with _open_kind(path, "summary") as f:
         offsets = f["conditions/seed_offsets"][()]
         seeds = f["conditions/seeds"][()]
         ids = _strings(f["conditions/replicate_ids"])
@@ -365,11 +372,7 @@ def load_results(directory: str) -> Results:
     summary: Optional[Summary] = None
     skipped: List[str] = []
     for path in paths:
-        try:
-            f = h5py.File(path, "r")
-        except OSError as e:
-            raise ResultsError(path, f"cannot open as HDF5 ({e})") from None
-        with f:
+        with _open(path) as f:
             kind = check_file(path, f)
         if kind == "replicate":
             replicates.append(read_replicate(path))

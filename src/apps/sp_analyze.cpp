@@ -9,7 +9,9 @@
 // old /metrics. The file is rewritten atomically: a copy is written beside it and renamed over
 // it, so an interruption leaves the original untouched. Metric settings come from the file's own
 // resolved configuration (/provenance/config_toml, a replicate file) or the defaults, then
-// --set. Exit codes: 0 ok, 2 bad input (arguments, file layout, settings).
+// --set. The t-SNE seed is metrics.tsne.seed when that is set (>= 0), else --seed, else the
+// file's /provenance/seeds seed_tsne attribute, else 0.
+// Exit codes: 0 ok, 2 bad input (arguments, file layout, settings).
 #include "sp/config/sweep.hpp"
 #include "sp/io/atomic.hpp"
 #include "sp/io/h5.hpp"
@@ -180,7 +182,9 @@ int main(int argc, char** argv) {
     app.add_option("--classes", classes, "number of classes (default: from the file)")
         ->check(CLI::PositiveNumber);
     app.add_option("--seed", seed,
-                   "t-SNE seed when neither metrics.tsne.seed nor the file's seed_tsne gives one")
+                   "t-SNE seed, used unless metrics.tsne.seed is set (file configuration or "
+                   "--set); overrides the file's /provenance/seeds seed_tsne (default: that, "
+                   "else 0)")
         ->check(CLI::NonNegativeNumber);
     app.add_flag("-q,--quiet", quiet, "print nothing on success");
     return sp::guarded_main("sp_analyze", [&] {
@@ -194,16 +198,8 @@ int main(int argc, char** argv) {
         const sp::MetricsConfig cfg = metrics_config(file, in, sets);
         const std::uint64_t tsne_seed =
             seed >= 0 ? static_cast<std::uint64_t>(seed) : in.tsne_seed.value_or(0);
-        sp::AnalysisInput ai;
-        ai.n = in.n;
-        ai.d = in.d;
-        ai.classes = in.classes;
-        ai.embeddings = in.x.data();
-        ai.labels = in.labels.data();
-        if (!in.class_vectors.empty()) {
-            ai.class_vectors = in.class_vectors.data();
-            ai.class_vector_dim = in.class_vector_dim;
-        }
+        const sp::AnalysisInput ai = sp::analysis_input(in.n, in.d, in.classes, in.x, in.labels,
+                                                        in.class_vectors, in.class_vector_dim);
         const sp::Analysis a = sp::analyze(ai, cfg, tsne_seed, threads);
         const std::string target = output.empty() ? file : output;
         write_in_copy(file, target, a);

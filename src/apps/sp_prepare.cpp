@@ -7,8 +7,11 @@
 // default dataset.synthetic settings are used. The cache records the source's fingerprint, so a
 // later change to the files in SRC_DIR makes replicates read the source again. Prints one line:
 // images, classes, bytes, seconds. Exit codes: 0 done, 2 bad arguments or data, 1 a bug.
+#include "cli.hpp"
+
 #include "sp/data/cache.hpp"
 #include "sp/data/load.hpp"
+#include "sp/util/clock.hpp"
 #include "sp/util/error.hpp"
 #include "sp/util/main.hpp"
 #include "sp/util/version.hpp"
@@ -48,18 +51,7 @@ int run(int argc, char** argv) {
     app.add_option("--compression", compression,
                    "deflate level 0-9 (0: uncompressed, the fastest to read)")
         ->check(CLI::Range(0, 9));
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForAllHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForVersion& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        std::cerr << "sp_prepare: " << e.what() << "\nRun with --help for usage.\n";
-        return static_cast<int>(sp::ExitCode::bad_input);
-    }
+    if (const auto code = sp::app::parse_arguments(app, "sp_prepare", argc, argv)) return *code;
 
     const auto start = std::chrono::steady_clock::now();
     const sp::SyntheticConfig synthetic;
@@ -72,15 +64,14 @@ int run(int argc, char** argv) {
     }
     const sp::DataSplits d = sp::read_source(dataset, src, synthetic, threads);
     sp::write_cache(d, out, compression, fingerprint);
-    const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
+    const double seconds = sp::seconds_since(start);
 
     const std::uintmax_t bytes = std::filesystem::file_size(out, ec);
     std::ostringstream line;
     line << "sp_prepare: " << dataset << ": " << d.train.count << " training + " << d.eval.count
          << " evaluation images (" << d.train.channels << " x " << d.train.height << " x "
          << d.train.width << "), " << d.class_names.size() << " classes -> " << out << ", "
-         << (ec ? 0 : bytes) << " bytes, " << std::fixed << std::setprecision(2) << seconds.count()
-         << " s";
+         << (ec ? 0 : bytes) << " bytes, " << std::fixed << std::setprecision(2) << seconds << " s";
     std::cout << line.str() << '\n';
     return 0;
 }

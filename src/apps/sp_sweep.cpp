@@ -3,6 +3,8 @@
 //   sp_sweep [SWEEP.toml] [--set key=value]... [--dry-run] [--ranks N]
 //
 // With no file it uses the embedded default (sweeps/quick.toml).
+#include "cli.hpp"
+
 #include "sp/config/fields.hpp"
 #include "sp/config/sweep.hpp"
 #include "sp/mpi/counter.hpp"
@@ -104,7 +106,8 @@ std::string outcome_table(const sp::Plan& plan, const std::vector<sp::ReplicateO
             accuracy = buf;
         }
         std::snprintf(line, sizeof line, "%-3zu %-16s  %-16s  %4llu  %-9s  %8s  %8.1f  %s\n",
-                      r.index + 1, r.id.c_str(), r.config.al.strategy.c_str(),
+                      r.index + 1, r.id.c_str(),
+                      std::string(sp::enum_name(r.config.al.strategy)).c_str(),
                       static_cast<unsigned long long>(r.seed), status.c_str(), accuracy.c_str(),
                       o ? o->seconds : 0.0, o ? o->message.c_str() : "");
         os << line;
@@ -148,7 +151,8 @@ int run_sweep(sp::Plan plan, int threads, bool force, const std::vector<std::str
             const std::int64_t i = next.next();
             if (i >= static_cast<std::int64_t>(order.size())) break;
             const auto& r = plan.replicates[order[static_cast<std::size_t>(i)]];
-            sp::log::info("replicate " + r.id + " (" + r.config.al.strategy + ", seed " +
+            sp::log::info("replicate " + r.id + " (" +
+                          std::string(sp::enum_name(r.config.al.strategy)) + ", seed " +
                           std::to_string(r.seed) + ") on " + std::to_string(ctx.threads) +
                           " thread(s)");
             const sp::ReplicateOutcome o = sp::run_replicate(plan, r, ctx);
@@ -236,18 +240,7 @@ int run(int argc, char** argv) {
                    "(requeue); default USR1 TERM")
         ->delimiter(',');
     app.add_flag("--list-keys", keys, "list every configuration key with its type and default");
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForAllHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForVersion& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        std::cerr << "sp_sweep: " << e.what() << "\nRun with --help for usage.\n";
-        return static_cast<int>(sp::ExitCode::bad_input);
-    }
+    if (const auto code = sp::app::parse_arguments(app, "sp_sweep", argc, argv)) return *code;
 
     if (keys) {
         std::cout << list_keys(format == "tsv");

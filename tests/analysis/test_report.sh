@@ -20,38 +20,14 @@ export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=${OMPI_ALLOW_RUN_AS_ROOT_CONFIRM:-1}
     echo "SKIP: $python lacks h5py, numpy or matplotlib (apt-get install python3-matplotlib)"
     exit 77
 }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=../support/fixture.sh
+source "$root/tests/support/fixture.sh"
 fail() { echo "FAIL: $*"; exit 1; }
 
-cat > "$tmp/an.toml" <<'TOML'
-[sweep]
-name = "analysis-e2e"
-seed = 9
-seeds = 4
-[sweep.axes]
-"al.strategy" = ["baseline", "least_confidence", "random"]
-[dataset]
-name = "synthetic"
-[dataset.synthetic]
-classes = 3
-train_size = 60
-eval_size = 30
-image_size = 10
-[model]
-stem = "cifar"
-width = 0.0625
-[train]
-epochs = 1
-batch_size = 20
-[al]
-initial = 30
-query = 15
-round_metrics = true
-[metrics]
-tsne.perplexity = 5
-TOML
-"$sp_sweep" "$tmp/an.toml" --threads 1 --set output.dir="$tmp/res" > "$tmp/sweep.log" 2>&1 \
+# The sweep of tests/e2e/reduce.sh, with every round's metrics recorded.
+cp "$fixtures/reduce.toml" "$tmp/an.toml"
+"$sp_sweep" "$tmp/an.toml" --threads 1 --set sweep.name=analysis-e2e --set al.round_metrics=true \
+    --set output.dir="$tmp/res" > "$tmp/sweep.log" 2>&1 \
     || { cat "$tmp/sweep.log"; fail "sp_sweep"; }
 [[ -f $tmp/res/summary.h5 ]] || fail "no summary.h5"
 

@@ -4,35 +4,9 @@
 #   failure.sh SP_SWEEP SP_VALIDATE
 set -euo pipefail
 sp_sweep=$1 sp_validate=$2
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cat > "$tmp/f.toml" <<'TOML'
-[sweep]
-name = "failure"
-seed = 4
-seeds = 2
-[[sweep.variants.data]]
-label = "good"
-dataset.name = "synthetic"
-[[sweep.variants.data]]
-label = "bad"
-dataset.name = "cifar10"
-dataset.root = "/nonexistent/cifar-10-batches-bin"
-[dataset.synthetic]
-classes = 3
-train_size = 30
-eval_size = 15
-image_size = 8
-[model]
-stem = "cifar"
-width = 0.0625
-[train]
-epochs = 1
-batch_size = 10
-[metrics]
-tsne.enabled = false
-spaces = ["raw"]
-TOML
+# shellcheck source=../support/fixture.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/fixture.sh"
+cp "$fixtures/failure.toml" "$tmp/f.toml"
 set +e
 "$sp_sweep" "$tmp/f.toml" --threads 1 --set output.dir="$tmp/out" > "$tmp/log" 2>&1
 rc=$?

@@ -7,34 +7,9 @@
 set -euo pipefail
 sp_sweep=$1 sp_reduce=$2 sp_validate=$3 mpiexec=$4
 python=${5:-/usr/bin/python3}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cat > "$tmp/red.toml" <<'TOML'
-[sweep]
-name = "reduce-e2e"
-seed = 9
-seeds = 4
-[sweep.axes]
-"al.strategy" = ["baseline", "least_confidence", "random"]
-[dataset]
-name = "synthetic"
-[dataset.synthetic]
-classes = 3
-train_size = 60
-eval_size = 30
-image_size = 10
-[model]
-stem = "cifar"
-width = 0.0625
-[train]
-epochs = 1
-batch_size = 20
-[al]
-initial = 30
-query = 15
-[metrics]
-tsne.perplexity = 5
-TOML
+# shellcheck source=../support/fixture.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/fixture.sh"
+cp "$fixtures/reduce.toml" "$tmp/red.toml"
 "$sp_sweep" "$tmp/red.toml" --threads 1 --set output.dir="$tmp/one" > "$tmp/one.log" 2>&1
 "$mpiexec" -n 2 --bind-to none "$sp_sweep" "$tmp/red.toml" --threads 1 \
     --set output.dir="$tmp/two" > "$tmp/two.log" 2>&1

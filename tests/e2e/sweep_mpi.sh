@@ -4,31 +4,9 @@
 #   sweep_mpi.sh SP_SWEEP SP_VALIDATE MPIEXEC
 set -euo pipefail
 sp_sweep=$1 sp_validate=$2 mpiexec=$3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-cat > "$tmp/tiny.toml" <<'TOML'
-[sweep]
-name = "tiny-e2e"
-seed = 5
-seeds = 2
-[sweep.axes]
-"train.lr" = [0.003, 0.001]
-[dataset]
-name = "synthetic"
-[dataset.synthetic]
-classes = 3
-train_size = 48
-eval_size = 24
-image_size = 12
-[model]
-stem = "cifar"
-width = 0.0625
-[train]
-epochs = 2
-batch_size = 16
-[metrics.tsne]
-perplexity = 5
-TOML
+# shellcheck source=../support/fixture.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/fixture.sh"
+cp "$fixtures/sweep_mpi.toml" "$tmp/tiny.toml"
 "$sp_sweep" "$tmp/tiny.toml" --threads 1 --set output.dir="$tmp/one" > "$tmp/one.log"
 "$mpiexec" -n 2 --bind-to none "$sp_sweep" "$tmp/tiny.toml" --threads 1 \
     --set output.dir="$tmp/two" > "$tmp/two.log"

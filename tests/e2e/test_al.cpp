@@ -134,7 +134,7 @@ TEST(AlSchedule, PaperScheduleOnCifarShapedData) {
     bool cifar = false;
     bool tiny = false;
     for (const sp::Replicate& r : plan.replicates) {
-        if (r.config.al.strategy == "baseline") {
+        if (r.config.al.strategy == sp::Strategy::baseline) {
             EXPECT_EQ(sp::labelled_sizes(r.config).size(), 1U);
             continue;
         }
@@ -157,7 +157,7 @@ TEST(AlSchedule, PaperScheduleOnCifarShapedData) {
     e.dataset.name = "synthetic";
     e.dataset.synthetic.classes = 10;
     e.dataset.synthetic.train_size = 50000;
-    e.al.strategy = "least_confidence";
+    e.al.strategy = sp::Strategy::least_confidence;
     e.al.initial = 5000;
     e.al.query = 5000;
     const auto sizes = sp::labelled_sizes(e);

@@ -9,35 +9,10 @@
 #   sweep_signals.sh SP_SWEEP SP_VALIDATE MPIEXEC [KILLS=4]
 set -euo pipefail
 sp_sweep=$1 sp_validate=$2 mpiexec=$3 kills=${4:-4}
-tmp=$(mktemp -d)
+# shellcheck source=../support/fixture.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/fixture.sh"
 trap 'kill -9 $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
-cat > "$tmp/s.toml" <<'TOML'
-[sweep]
-name = "signals"
-seed = 21
-seeds = 2
-[sweep.axes]
-"al.strategy" = ["baseline", "least_confidence"]
-[dataset]
-name = "synthetic"
-[dataset.synthetic]
-classes = 3
-train_size = 480
-eval_size = 60
-image_size = 16
-[model]
-stem = "cifar"
-width = 0.125
-[train]
-epochs = 3
-batch_size = 20
-checkpoint_every = 1
-[al]
-initial = 240
-query = 120
-[metrics]
-tsne.perplexity = 5
-TOML
+cp "$fixtures/signals.toml" "$tmp/s.toml"
 run() { "$sp_sweep" "$tmp/s.toml" --threads 1 --set output.dir="$1"; }
 run "$tmp/whole" > "$tmp/whole.log" 2>&1
 

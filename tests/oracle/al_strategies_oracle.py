@@ -30,7 +30,7 @@ def emit(name, values):
 
 
 class SplitMix64:
-    """The reference SplitMix64 stream, as sp::SplitMixRng (src/sp/data/subset.hpp)."""
+    """The reference SplitMix64 stream, as sp::SplitMixRng (src/sp/util/rng.hpp)."""
 
     def __init__(self, seed):
         self.state = seed & MASK

@@ -12,7 +12,7 @@
 #include "sp/al/strategies.hpp"
 #include "sp/util/error.hpp"
 
-#include "support/run.hpp"
+#include "support/oracle.hpp"
 #include "support/temp_dir.hpp"
 
 #include <ATen/Parallel.h>
@@ -22,22 +22,16 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
-#include <fstream>
 #include <limits>
-#include <map>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
+using sp::test::field;
+using sp::test::OracleValues;
 using sp::test::TempDir;
 
 namespace {
-
-std::string python() {
-    const char* env = std::getenv("SP_PYTHON");
-    return env != nullptr && *env != '\0' ? env : "/usr/bin/python3";
-}
 
 std::size_t at(std::int64_t i) { return static_cast<std::size_t>(i); }
 
@@ -92,49 +86,13 @@ std::vector<float> make_emb(std::int64_t n, std::int64_t d, std::uint64_t seed) 
 template <typename T>
 std::string write_binary(const TempDir& dir, const std::string& name, const std::vector<T>& v) {
     const std::string path = dir.file(name);
-    std::ofstream f(path, std::ios::binary);
-    f.write(reinterpret_cast<const char*>(v.data()),
-            static_cast<std::streamsize>(v.size() * sizeof(T)));
-    EXPECT_TRUE(f.good()) << path;
+    sp::test::write_binary(path, v);
     return path;
 }
 
-using OracleValues = std::map<std::string, std::vector<double>>;
-
 /// Runs the oracle once for all `jobs` and parses its `JOB:name v1 v2 ...` lines.
 std::vector<OracleValues> oracle(const std::vector<std::vector<std::string>>& jobs) {
-    std::vector<std::string> argv{python(),
-                                  sp::test::source_path("tests/oracle/al_strategies_oracle.py")};
-    for (std::size_t j = 0; j < jobs.size(); ++j) {
-        if (j > 0) argv.emplace_back("::");
-        argv.insert(argv.end(), jobs[j].begin(), jobs[j].end());
-    }
-    const auto r = sp::test::run(argv);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    std::vector<OracleValues> out(jobs.size());
-    std::istringstream lines(r.out);
-    std::string line;
-    while (std::getline(lines, line)) {
-        std::istringstream words(line);
-        std::string key;
-        words >> key;
-        const auto colon = key.find(':');
-        if (colon == std::string::npos) continue;
-        const auto job = static_cast<std::size_t>(std::stoul(key.substr(0, colon)));
-        if (job >= jobs.size()) continue;
-        std::vector<double> values;
-        std::string w;
-        while (words >> w) values.push_back(std::strtod(w.c_str(), nullptr));
-        out[job][key.substr(colon + 1)] = values;
-    }
-    return out;
-}
-
-const std::vector<double>& field(const OracleValues& o, const std::string& name) {
-    static const std::vector<double> empty;
-    const auto it = o.find(name);
-    EXPECT_NE(it, o.end()) << "oracle printed no " << name;
-    return it == o.end() ? empty : it->second;
+    return sp::test::run_oracle_jobs("tests/oracle/al_strategies_oracle.py", jobs);
 }
 
 void expect_close(const std::vector<double>& got, const std::vector<double>& want, double tol,

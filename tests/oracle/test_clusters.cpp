@@ -7,6 +7,7 @@
 #include "sp/metrics/clusters.hpp"
 
 #include "sp/util/error.hpp"
+#include "support/oracle.hpp"
 #include "support/run.hpp"
 #include "support/temp_dir.hpp"
 
@@ -23,26 +24,14 @@
 #include <string>
 #include <vector>
 
+using sp::test::python;
 using sp::test::TempDir;
 
 namespace {
 
-std::string python() {
-    const char* env = std::getenv("SP_PYTHON");
-    return env != nullptr && *env != '\0' ? env : "/usr/bin/python3";
-}
+bool have_sklearn() { return sp::test::python_has("sklearn, numpy"); }
 
-bool have_sklearn() {
-    return sp::test::run({python(), "-c", "import sklearn, numpy"}).exit_code == 0;
-}
-
-struct Data {
-    std::int64_t n = 0;
-    std::int64_t d = 0;
-    std::int64_t classes = 0;
-    std::vector<float> x;
-    std::vector<std::int64_t> labels;
-};
+using Data = sp::test::LabelledEmbeddings;
 
 /// Gaussian blobs around per-class centres. Class `empty` gets no sample, class `single` exactly
 /// one; row `zero_row` (if >= 0) is all zeros.
@@ -192,7 +181,7 @@ TEST(ClustersOracle, D2SixClassesSmall) {
     check_against_sklearn(make_data(57, 2, 6, -1, -1, 5, 3));
 }
 
-TEST(Clusters, ThreadsAndChunksBitIdentical) {
+TEST(Clusters, ThreadsAndChunksExactBitIdenticalFastWithinTolerance) {
     const Data data = make_data(700, 32, 8, 5, 1, 3, 4);
     const int threads = torch::get_num_threads();
     for (bool exact : {true, false}) {
@@ -210,12 +199,16 @@ TEST(Clusters, ThreadsAndChunksBitIdentical) {
                     opt.chunk = chunk;
                     const auto got = sp::silhouette(data.x.data(), data.n, data.d,
                                                     data.labels.data(), data.classes, metric, opt);
+                    // The fast paths' float GEMMs split their sums by thread count
+                    // (clusters.hpp): bit-identical at the reference's thread count only.
                     const bool chunk_matters = !exact && metric == sp::Distance::euclidean;
-                    if (!chunk_matters || chunk == 0) {
+                    const bool threads_matter = !exact && t != 1;
+                    if ((!chunk_matters || chunk == 0) && !threads_matter) {
                         EXPECT_TRUE(same_bits(ref, got))
                             << "exact " << exact << " threads " << t << " chunk " << chunk;
                     } else {
-                        EXPECT_LE(rel_err(got.mean, ref.mean), kTolFloatGemm) << "chunk " << chunk;
+                        EXPECT_LE(rel_err(got.mean, ref.mean), kTolFloatGemm)
+                            << "threads " << t << " chunk " << chunk;
                         for (std::size_t i = 0; i < ref.samples.size(); ++i)
                             ASSERT_LE(rel_err(got.samples[i], ref.samples[i]), kTolFloatGemm)
                                 << "chunk " << chunk << " sample " << i;

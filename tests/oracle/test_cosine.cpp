@@ -15,6 +15,7 @@
 #include "sp/metrics/cosine.hpp"
 #include "sp/util/error.hpp"
 
+#include "support/oracle.hpp"
 #include "support/run.hpp"
 #include "support/temp_dir.hpp"
 
@@ -24,16 +25,14 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <map>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
 using sp::CosineOptions;
 using sp::CosineSetStats;
 using sp::CosineStats;
+using sp::test::OracleValues;
 using sp::test::TempDir;
 
 namespace {
@@ -41,11 +40,6 @@ namespace {
 constexpr std::int64_t kD = 16;
 constexpr std::int64_t kK = 5;
 constexpr std::int64_t kBins = 50;
-
-std::string python() {
-    const char* env = std::getenv("SP_PYTHON");
-    return env != nullptr && *env != '\0' ? env : "/usr/bin/python3";
-}
 
 struct Data {
     std::int64_t n = 0;
@@ -88,31 +82,6 @@ Data make_data(std::int64_t n, std::uint64_t seed) {
     return data;
 }
 
-template <typename T> void write_binary(const std::string& path, const std::vector<T>& v) {
-    std::ofstream f(path, std::ios::binary);
-    f.write(reinterpret_cast<const char*>(v.data()),
-            static_cast<std::streamsize>(v.size() * sizeof(T)));
-    ASSERT_TRUE(f.good()) << path;
-}
-
-using OracleValues = std::map<std::string, std::vector<double>>;
-
-OracleValues parse(const std::string& text) {
-    OracleValues out;
-    std::istringstream lines(text);
-    std::string line;
-    while (std::getline(lines, line)) {
-        std::istringstream words(line);
-        std::string name;
-        words >> name;
-        std::vector<double> values;
-        std::string w;
-        while (words >> w) values.push_back(std::strtod(w.c_str(), nullptr));
-        out[name] = values;
-    }
-    return out;
-}
-
 void expect_rel(double got, double want, const std::string& what) {
     EXPECT_LE(std::abs(got - want), 1e-12 * std::abs(want) + 1e-15)
         << what << ": sp " << got << " oracle " << want;
@@ -148,8 +117,8 @@ void expect_set(const CosineSetStats& s, const OracleValues& o, const std::strin
 class CosineOracle : public ::testing::TestWithParam<std::int64_t> {
   protected:
     void SetUp() override {
-        if (sp::test::run({python(), "-c", "import numpy, sklearn"}).exit_code != 0)
-            GTEST_SKIP() << python() << " lacks numpy/scikit-learn";
+        if (!sp::test::python_has("numpy, sklearn"))
+            GTEST_SKIP() << sp::test::python() << " lacks numpy/scikit-learn";
     }
 };
 
@@ -157,13 +126,14 @@ TEST_P(CosineOracle, MatchesNumpyAndSklearn) {
     const std::int64_t n = GetParam();
     const Data data = make_data(n, 1000 + static_cast<std::uint64_t>(n));
     TempDir dir("cosine_oracle");
-    write_binary(dir.file("x.bin"), data.x);
-    write_binary(dir.file("labels.bin"), data.labels);
-    const auto r = sp::test::run({python(), sp::test::source_path("tests/oracle/cosine_oracle.py"),
-                                  dir.file("x.bin"), dir.file("labels.bin"), std::to_string(n),
-                                  std::to_string(kD), std::to_string(kK), std::to_string(kBins)});
+    sp::test::write_binary(dir.file("x.bin"), data.x);
+    sp::test::write_binary(dir.file("labels.bin"), data.labels);
+    const auto r =
+        sp::test::run({sp::test::python(), sp::test::source_path("tests/oracle/cosine_oracle.py"),
+                       dir.file("x.bin"), dir.file("labels.bin"), std::to_string(n),
+                       std::to_string(kD), std::to_string(kK), std::to_string(kBins)});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    const OracleValues o = parse(r.out);
+    const OracleValues o = sp::test::parse_values(r.out);
 
     CosineOptions opt;
     opt.full_matrix = true;

@@ -5,6 +5,7 @@
 #include "sp/io/schema.hpp"
 #include "sp/util/error.hpp"
 
+#include "support/oracle.hpp"
 #include "support/run.hpp"
 #include "support/temp_dir.hpp"
 
@@ -16,16 +17,12 @@
 
 namespace h5 = sp::h5;
 namespace io = sp::io;
+using sp::test::python;
 using sp::test::TempDir;
 
 namespace {
 
-std::string python() {
-    const char* env = std::getenv("SP_PYTHON");
-    return env != nullptr && *env != '\0' ? env : "/usr/bin/python3";
-}
-
-bool have_h5py() { return sp::test::run({python(), "-c", "import h5py, numpy"}).exit_code == 0; }
+bool have_h5py() { return sp::test::python_has("h5py, numpy"); }
 
 // Runs a Python script with arguments; returns its result.
 sp::test::RunResult run_python(const TempDir& dir, const std::string& script,
@@ -200,7 +197,7 @@ print("ok")
 
 // Rule: the schema file means the same to Python's tomllib as to sp's toml++ parser.
 TEST(H5Oracle, TomllibReadsTheSchemaLikeSp) {
-    if (sp::test::run({python(), "-c", "import tomllib"}).exit_code != 0) {
+    if (!sp::test::python_has("tomllib")) {
         GTEST_SKIP() << python() << " lacks tomllib (Python < 3.11)";
     }
     TempDir dir;

@@ -7,6 +7,7 @@
 #include "sp/model/weights.hpp"
 #include "sp/util/error.hpp"
 
+#include "support/oracle.hpp"
 #include "support/run.hpp"
 #include "support/temp_dir.hpp"
 
@@ -28,11 +29,6 @@ namespace {
 constexpr double kRtol = 1e-5;
 constexpr double kAtol = 1e-6;
 constexpr std::int64_t kClasses = 10;
-
-std::string python() {
-    const char* env = std::getenv("SP_PYTHON");
-    return env != nullptr && *env != '\0' ? env : "/usr/bin/python3";
-}
 
 std::string oracle_script() { return sp::test::source_path("tests/oracle/resnet_oracle.py"); }
 
@@ -56,12 +52,12 @@ std::map<std::string, torch::Tensor> read(const std::string& path) {
 class ResNetParity : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        if (sp::test::run({python(), "-c", "import torch, torchvision"}).exit_code != 0) {
-            skip_reason_ = new std::string(python() + " lacks torch/torchvision");
+        if (!sp::test::python_has("torch, torchvision")) {
+            skip_reason_ = new std::string(sp::test::python() + " lacks torch/torchvision");
             return;
         }
         dir_ = new TempDir("resnet_oracle");
-        const auto r = sp::test::run({python(), oracle_script(), "make", dir_->path()});
+        const auto r = sp::test::run({sp::test::python(), oracle_script(), "make", dir_->path()});
         if (r.exit_code != 0) failure_ = new std::string("resnet_oracle.py make: " + r.err);
     }
     static void TearDownTestSuite() {
@@ -160,8 +156,8 @@ TEST_F(ResNetParity, CifarStemOutputsMatch) { expect_outputs_match(Stem::cifar, 
 TEST_F(ResNetParity, SavedFileLoadsStrictlyInTorchvision) {
     ResNet18 net = loaded(Stem::imagenet);
     sp::save_state_dict_file(*net, file("sp_saved.pt"));
-    const auto r = sp::test::run(
-        {python(), oracle_script(), "check", file("sp_saved.pt"), file("imagenet_weights.pt")});
+    const auto r = sp::test::run({sp::test::python(), oracle_script(), "check", file("sp_saved.pt"),
+                                  file("imagenet_weights.pt")});
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_EQ(r.out, "ok\n");
 }
@@ -176,8 +172,9 @@ TEST_F(ResNetParity, ConvertWeightsMakesTorchvisionsFileLoadable) {
         EXPECT_NE(std::string(e.what()).find("scripts/convert_weights.py"), std::string::npos)
             << e.what();
     }
-    const auto r = sp::test::run({python(), sp::test::source_path("scripts/convert_weights.py"),
-                                  file("imagenet_ordered.pth"), file("converted.pt")});
+    const auto r =
+        sp::test::run({sp::test::python(), sp::test::source_path("scripts/convert_weights.py"),
+                       file("imagenet_ordered.pth"), file("converted.pt")});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     sp::load_state_dict_file(*net, file("converted.pt"));
     const auto reference = read(file("imagenet_weights.pt"));

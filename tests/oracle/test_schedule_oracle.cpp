@@ -10,7 +10,7 @@
 
 namespace {
 
-sp::TrainConfig config(const std::string& schedule) {
+sp::TrainConfig config(sp::Schedule schedule) {
     sp::TrainConfig c;
     c.lr = 0.1;
     c.schedule = schedule;
@@ -44,7 +44,7 @@ print(" ".join(repr(x) for x in rates(lambda o: torch.optim.lr_scheduler.CosineA
     while (std::size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
     if (pclose(p) != 0) GTEST_SKIP() << "/usr/bin/python3 with torch is not available";
     std::istringstream lines(out);
-    for (const char* schedule : {"step", "cosine"}) {
+    for (const sp::Schedule schedule : {sp::Schedule::step, sp::Schedule::cosine}) {
         std::string line;
         std::getline(lines, line);
         std::istringstream values(line);
@@ -53,7 +53,7 @@ print(" ".join(repr(x) for x in rates(lambda o: torch.optim.lr_scheduler.CosineA
             values >> torch_lr;
             // PyTorch updates the cosine rate recursively: equal to the closed form to ~1e-16.
             EXPECT_NEAR(sp::learning_rate(config(schedule), 10, e, 0, 5), torch_lr, 1e-12)
-                << schedule << " epoch " << e;
+                << sp::enum_name(schedule) << " epoch " << e;
         }
     }
 }

@@ -15,7 +15,7 @@
 #include "sp/metrics/superposition.hpp"
 #include "sp/util/error.hpp"
 
-#include "support/run.hpp"
+#include "support/oracle.hpp"
 #include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -26,10 +26,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <limits>
-#include <map>
 #include <random>
 #include <sstream>
 #include <string>
@@ -39,24 +37,17 @@
 using sp::FeatureDimensionality;
 using sp::Superposition;
 using sp::SuperpositionOptions;
+using sp::test::field;
+using sp::test::OracleValues;
+using sp::test::python;
 using sp::test::TempDir;
+using sp::test::write_binary;
 
 namespace {
 
-std::string python() {
-    const char* env = std::getenv("SP_PYTHON");
-    return env != nullptr && *env != '\0' ? env : "/usr/bin/python3";
-}
-
 enum class Kind { random, clustered, rectified };
 
-struct Data {
-    std::int64_t n = 0;
-    std::int64_t d = 0;
-    std::int64_t classes = 0; ///< label range; the last index has no rows
-    std::vector<float> x;
-    std::vector<std::int64_t> labels;
-};
+using Data = sp::test::LabelledEmbeddings;
 
 // n x d embeddings, labels in [0, k - 1) except the last row, the only one of class k - 1;
 // classes = k + 1 so index k has no rows. Row 5 duplicates row 0, row 7 is zero. Clustered: class
@@ -107,43 +98,6 @@ Data make_data(std::int64_t n, std::int64_t d, std::int64_t k, Kind kind, std::u
     return data;
 }
 
-template <typename T> void write_binary(const std::string& path, const std::vector<T>& v) {
-    std::ofstream f(path, std::ios::binary);
-    f.write(reinterpret_cast<const char*>(v.data()),
-            static_cast<std::streamsize>(v.size() * sizeof(T)));
-    ASSERT_TRUE(f.good()) << path;
-}
-
-using OracleValues = std::map<std::string, std::vector<double>>;
-
-/// Parses the oracle's `JOB:name v1 v2 ...` lines into one map per job.
-std::vector<OracleValues> parse(const std::string& text, std::size_t jobs) {
-    std::vector<OracleValues> out(jobs);
-    std::istringstream lines(text);
-    std::string line;
-    while (std::getline(lines, line)) {
-        std::istringstream words(line);
-        std::string key;
-        words >> key;
-        const auto colon = key.find(':');
-        if (colon == std::string::npos) continue;
-        const auto job = static_cast<std::size_t>(std::stoul(key.substr(0, colon)));
-        if (job >= jobs) continue;
-        std::vector<double> values;
-        std::string w;
-        while (words >> w) values.push_back(std::strtod(w.c_str(), nullptr));
-        out[job][key.substr(colon + 1)] = values;
-    }
-    return out;
-}
-
-const std::vector<double>& field(const OracleValues& o, const std::string& name) {
-    static const std::vector<double> empty;
-    const auto it = o.find(name);
-    EXPECT_NE(it, o.end()) << "oracle printed no " << name;
-    return it == o.end() ? empty : it->second;
-}
-
 double scalar(const OracleValues& o, const std::string& name) {
     const auto& v = field(o, name);
     return v.empty() ? std::numeric_limits<double>::quiet_NaN() : v[0];
@@ -160,15 +114,7 @@ void expect_rel(double got, double want, const std::string& what) {
 
 /// Runs the oracle once for all `jobs` (one interpreter start) and returns their values.
 std::vector<OracleValues> oracle(const std::vector<std::vector<std::string>>& jobs) {
-    std::vector<std::string> argv{python(),
-                                  sp::test::source_path("tests/oracle/superposition_oracle.py")};
-    for (std::size_t j = 0; j < jobs.size(); ++j) {
-        if (j > 0) argv.emplace_back("::");
-        argv.insert(argv.end(), jobs[j].begin(), jobs[j].end());
-    }
-    const auto r = sp::test::run(argv);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return parse(r.out, jobs.size());
+    return sp::test::run_oracle_jobs("tests/oracle/superposition_oracle.py", jobs);
 }
 
 /// Writes `data` under `dir` (file names tagged with `tag`) and returns the oracle job for it.
@@ -256,8 +202,7 @@ void expect_identical(const Superposition& a, const Superposition& b) {
 class SuperpositionOracle : public ::testing::Test {
   protected:
     void SetUp() override {
-        if (sp::test::run({python(), "-c", "import numpy"}).exit_code != 0)
-            GTEST_SKIP() << python() << " lacks numpy";
+        if (!sp::test::python_has("numpy")) GTEST_SKIP() << python() << " lacks numpy";
     }
 };
 

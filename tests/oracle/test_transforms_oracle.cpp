@@ -4,6 +4,7 @@
 // within 1e-6 without a resize, 1e-5 with one.
 #include "sp/data/transforms.hpp"
 
+#include "support/oracle.hpp"
 #include "support/run.hpp"
 #include "support/temp_dir.hpp"
 
@@ -22,18 +23,12 @@
 
 using sp::AugmentDraw;
 using sp::TransformSpec;
+using sp::test::python;
 using sp::test::TempDir;
 
 namespace {
 
-std::string python() {
-    const char* env = std::getenv("SP_PYTHON");
-    return env != nullptr && *env != '\0' ? env : "/usr/bin/python3";
-}
-
-bool have_torchvision() {
-    return sp::test::run({python(), "-c", "import torch, torchvision, numpy, PIL"}).exit_code == 0;
-}
+bool have_torchvision() { return sp::test::python_has("torch, torchvision, numpy, PIL"); }
 
 struct Case {
     std::string name;

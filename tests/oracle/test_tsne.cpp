@@ -8,6 +8,7 @@
 #include "sp/metrics/tsne_repulsion.hpp"
 
 #include "sp/util/error.hpp"
+#include "support/oracle.hpp"
 #include "support/run.hpp"
 #include "support/temp_dir.hpp"
 
@@ -25,27 +26,17 @@
 #include <string>
 #include <vector>
 
+using sp::test::python;
 using sp::test::TempDir;
 
 namespace {
 
-std::string python() {
-    const char* env = std::getenv("SP_PYTHON");
-    return env != nullptr && *env != '\0' ? env : "/usr/bin/python3";
-}
-
 bool have_sklearn() {
-    static const bool have =
-        sp::test::run({python(), "-c", "import sklearn, scipy, numpy"}).exit_code == 0;
+    static const bool have = sp::test::python_has("sklearn, scipy, numpy");
     return have;
 }
 
-struct Data {
-    std::int64_t n = 0;
-    std::int64_t d = 0;
-    std::vector<float> x;
-    std::vector<std::int64_t> labels;
-};
+using Data = sp::test::LabelledEmbeddings;
 
 /// `classes` Gaussian blobs in d dimensions (centres N(0, spread^2 I), unit noise).
 Data make_blobs(std::int64_t n, std::int64_t d, std::int64_t classes, float spread, unsigned seed) {

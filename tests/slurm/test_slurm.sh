@@ -44,34 +44,10 @@ cleanup() {
 trap cleanup EXIT
 cd "$tmp"
 
-# The tiny synthetic sweep of tests/fault/sweep_signals.sh: 4 replicates, seconds each.
-cat > tiny.toml <<'TOML'
-[sweep]
-name = "signals"
-seed = 21
-seeds = 2
-[sweep.axes]
-"al.strategy" = ["baseline", "least_confidence"]
-[dataset]
-name = "synthetic"
-[dataset.synthetic]
-classes = 3
-train_size = 120
-eval_size = 30
-image_size = 12
-[model]
-stem = "cifar"
-width = 0.125
-[train]
-epochs = 3
-batch_size = 20
-checkpoint_every = 1
-[al]
-initial = 60
-query = 30
-[metrics]
-tsne.perplexity = 5
-TOML
+# The sweep of tests/fault/sweep_signals.sh, smaller: 4 replicates, seconds each.
+cp "$src/tests/fixtures/signals.toml" tiny.toml
+tiny=(--set dataset.synthetic.train_size=120 --set dataset.synthetic.eval_size=30
+      --set dataset.synthetic.image_size=12 --set al.initial=60 --set al.query=30)
 
 export SP_SWEEP=$sp_sweep SP_REDUCE=$sp_reduce
 # Small resources instead of the script's #SBATCH defaults (no account, partition or GPUs here).
@@ -81,7 +57,7 @@ res=(-p debug -n 2 -c 1 -t 10 --gpus-per-task=0)
 
 # The reference: sp_sweep directly, one rank of one thread (results do not depend on the rank
 # count at equal threads per rank).
-"$sp_sweep" tiny.toml --threads 1 --set output.dir="$tmp/direct" > direct.log 2>&1
+"$sp_sweep" tiny.toml "${tiny[@]}" --threads 1 --set output.dir="$tmp/direct" > direct.log 2>&1
 echo "$(elapsed) direct run done"
 
 compare() { # compare DIR LABEL
@@ -125,7 +101,7 @@ wait_job() { # wait_job JOBID SECONDS: until the job is in a final state; prints
 
 # 1. sbatch --wait, straight through.
 set +e
-sbatch --wait "${res[@]}" -o "$tmp/whole.log" "$src/slurm/sweep.sh" tiny.toml \
+sbatch --wait "${res[@]}" -o "$tmp/whole.log" "$src/slurm/sweep.sh" tiny.toml "${tiny[@]}" \
     --set output.dir="$tmp/whole" > submit.out 2>&1
 rc=$?
 set -e
@@ -138,7 +114,7 @@ compare "$tmp/whole" "sbatch"
 
 # 2. The warning signal in the middle: checkpoint, exit 75, requeue, resume.
 job=$(sbatch --parsable "${res[@]}" -o "$tmp/requeue.log" "$src/slurm/sweep.sh" tiny.toml \
-    --set output.dir="$tmp/requeue")
+    "${tiny[@]}" --set output.dir="$tmp/requeue")
 job=${job%%;*}
 jobs_submitted+=("$job")
 for _ in $(seq 1 1200); do
@@ -163,7 +139,7 @@ compare "$tmp/requeue" "requeue"
 # 3. The job-array variant.
 if [[ $array == 1 ]]; then
     "$src/slurm/submit-array.sh" -p debug -n 1 -c 1 -t 10 --gpus-per-task=0 -o "$tmp/array-%A_%a.log" -- tiny.toml \
-        --set output.dir="$tmp/array" > array.out 2>&1 || { echo "FAIL: submit-array.sh"; cat array.out; exit 1; }
+        "${tiny[@]}" --set output.dir="$tmp/array" > array.out 2>&1 || { echo "FAIL: submit-array.sh"; cat array.out; exit 1; }
     cat array.out
     reduce_job=$(sed -n 's/^reduce job: \([0-9]*\).*/\1/p' array.out)
     array_job=$(sed -n 's/^array job: \([0-9]*\).*/\1/p' array.out)

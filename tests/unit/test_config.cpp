@@ -96,7 +96,8 @@ TEST(Sweep, PrecedenceAndSources) {
     EXPECT_EQ(r.config.train.lr, 0.25) << "--set beats the base";
     EXPECT_EQ(r.config.train.epochs, 5) << "a variant beats the base";
     EXPECT_EQ(r.config.train.batch_size, 16) << "an axis beats the base";
-    EXPECT_EQ(r.config.train.optimizer, "adam") << "untouched keys keep their defaults";
+    EXPECT_EQ(r.config.train.optimizer, sp::Optimizer::adam)
+        << "untouched keys keep their defaults";
     EXPECT_EQ(r.sources.at("train.lr").describe(), "--set train.lr=0.25");
     EXPECT_EQ(r.sources.at("train.epochs").describe(), "p.toml:7:7");
     EXPECT_EQ(r.sources.at("train.batch_size").describe(), "p.toml:9:23");

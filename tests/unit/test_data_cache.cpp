@@ -41,13 +41,7 @@ bool exists(const std::string& path) {
 }
 
 sp::SyntheticConfig small_synthetic() {
-    sp::SyntheticConfig c;
-    c.classes = 3;
-    c.train_size = 50;
-    c.eval_size = 20;
-    c.image_size = 8;
-    c.channels = 3;
-    return c;
+    return {/*classes=*/3, /*train_size=*/50, /*eval_size=*/20, /*image_size=*/8, /*channels=*/3};
 }
 
 void expect_equal(const sp::ImageSet& a, const sp::ImageSet& b) {

@@ -4,6 +4,7 @@
 #include "sp/util/error.hpp"
 #include "sp/util/hash.hpp"
 
+#include "support/errors.hpp"
 #include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -17,19 +18,8 @@
 
 namespace {
 
+using sp::test::data_error_of;
 using sp::test::TempDir;
-
-// The DataError's message, or a marker saying what happened instead.
-std::string data_error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const sp::DataError& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        return std::string("not a DataError: ") + e.what();
-    }
-    return "no error";
-}
 
 struct BadCase {
     const char* rule;

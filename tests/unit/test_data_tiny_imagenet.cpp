@@ -5,6 +5,7 @@
 #include "sp/util/error.hpp"
 #include "sp/util/hash.hpp"
 
+#include "support/errors.hpp"
 #include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -17,19 +18,9 @@
 
 namespace {
 
+using sp::test::data_error_of;
 using sp::test::TempDir;
 namespace fs = std::filesystem;
-
-std::string data_error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const sp::DataError& e) {
-        return e.what();
-    } catch (const std::exception& e) {
-        return std::string("not a DataError: ") + e.what();
-    }
-    return "no error";
-}
 
 // Smooth colour gradients (JPEG keeps them within a few levels), different for every seed.
 std::vector<std::uint8_t> gradient(int seed, int width = 64, int height = 64, int channels = 3) {

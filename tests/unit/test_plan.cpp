@@ -2,6 +2,7 @@
 #include "sp/config/sweep.hpp"
 #include "sp/plan/plan.hpp"
 #include "sp/util/error.hpp"
+#include "sp/util/hash.hpp"
 #include "sp/util/rng.hpp"
 
 #include "support/run.hpp"
@@ -120,6 +121,58 @@ TEST(Ids, IdentityKeysOnly) {
     EXPECT_NE(sp::replicate_id(w1, 1, 0), base) << "pretrained vs random init";
 }
 
+// Rule: the ID's text is every identity key, the weights by file name, then both seeds.
+TEST(Identity, ReplicateTextNamesWeightsByFileAndEndsWithTheSeeds) {
+    sp::Experiment e;
+    e.model.pretrained = "/weights/resnet18.pt";
+    e.output.dir = "elsewhere";
+    const std::string text = sp::replicate_identity_text(e, 7, 3);
+    EXPECT_NE(text.find("model.pretrained = \"resnet18.pt\"\n"), std::string::npos) << text;
+    EXPECT_EQ(text.find("output.dir"), std::string::npos) << "a location, not an identity key";
+    const std::string tail = "sweep.seed = 7\nreplicate.seed = 3\n";
+    ASSERT_GE(text.size(), tail.size());
+    EXPECT_EQ(text.substr(text.size() - tail.size()), tail);
+    EXPECT_EQ(sp::replicate_id(e, 7, 3), sp::sha256_hex(text, 8));
+}
+
+// Rule: the condition key is the replicate's identity without its seeds; the context key is the
+// condition key without the keys a strategy may change (al.*, train.shuffle).
+TEST(Identity, ConditionAndContextKeys) {
+    const sp::Plan p = sp::make_plan(sp::parse_sweep(
+        "[sweep]\nseeds = 2\n[sweep.axes]\n\"al.strategy\" = [\"margin\", \"random\"]\n"
+        "[dataset]\ntrain_subset = 1000\n[al]\ninitial = 100\nquery = 100\n",
+        "s.toml"));
+    ASSERT_EQ(p.replicates.size(), 4U); // margin x {0, 1}, random x {0, 1}
+    const sp::Experiment& margin0 = p.replicates[0].config;
+    const sp::Experiment& margin1 = p.replicates[1].config;
+    const sp::Experiment& random0 = p.replicates[2].config;
+    ASSERT_EQ(margin0.al.strategy, sp::Strategy::margin);
+    ASSERT_EQ(random0.al.strategy, sp::Strategy::random);
+
+    const std::string margin = sp::condition_key(margin0);
+    EXPECT_EQ(sp::condition_key(margin1), margin) << "two seeds, one condition";
+    EXPECT_NE(sp::condition_key(random0), margin) << "two strategies, two conditions";
+    EXPECT_NE(margin.find("al.strategy = \"margin\"\n"), std::string::npos) << margin;
+    EXPECT_NE(margin.find("dataset.train_subset = 1000\n"), std::string::npos) << margin;
+    EXPECT_EQ(margin.find("replicate.seed"), std::string::npos);
+    EXPECT_EQ(margin.find("output.dir"), std::string::npos);
+
+    const std::string context = sp::context_key(margin0);
+    EXPECT_EQ(sp::context_key(random0), context) << "strategies of one context are paired";
+    EXPECT_EQ(context.find("al."), std::string::npos) << context;
+    EXPECT_EQ(context.find("train.shuffle"), std::string::npos) << context;
+    EXPECT_NE(context.find("dataset.train_subset = 1000\n"), std::string::npos) << context;
+    EXPECT_TRUE(sp::is_context_key("train.lr"));
+    EXPECT_FALSE(sp::is_context_key("al.query"));
+    EXPECT_FALSE(sp::is_context_key("train.shuffle"));
+
+    // condition_settings are the condition key's lines, in the same order.
+    std::string joined;
+    for (const auto& [key, value] : sp::condition_settings(margin0))
+        joined += key + " = " + value + "\n";
+    EXPECT_EQ(joined, margin);
+}
+
 // Rule: a replicate's resolved TOML is a sweep of exactly that replicate.
 TEST(ResolvedToml, ReadsBackToTheSameReplicate) {
     const sp::Plan p = sp::make_plan(sp::load_sweep(sp::test::source_path("sweeps/paper.toml")));
@@ -144,8 +197,9 @@ TEST(PaperSweep, GridAndSchedules) {
     std::map<std::string, int> per_condition;
     for (const auto& r : p.replicates) {
         ids.insert(r.id);
-        per_condition[r.config.dataset.name + "/" + r.config.al.strategy]++;
-        if (r.config.al.strategy == "least_confidence") {
+        per_condition[r.config.dataset.name + "/" +
+                      std::string(sp::enum_name(r.config.al.strategy))]++;
+        if (r.config.al.strategy == sp::Strategy::least_confidence) {
             const auto sizes = sp::labelled_sizes(r.config);
             if (r.config.dataset.name == "cifar10") {
                 ASSERT_EQ(sizes.size(), 10U);
@@ -169,13 +223,13 @@ TEST(PaperSweep, GridAndSchedules) {
 TEST(LabelledSizes, RoundsLimitAndRemainder) {
     sp::Experiment e;
     e.dataset.train_subset = 1050;
-    e.al.strategy = "margin";
+    e.al.strategy = sp::Strategy::margin;
     e.al.initial = 300;
     e.al.query = 250;
     EXPECT_EQ(sp::labelled_sizes(e), (std::vector<std::int64_t>{300, 550, 800, 1050}));
     e.al.rounds = 2;
     EXPECT_EQ(sp::labelled_sizes(e), (std::vector<std::int64_t>{300, 550, 800}));
-    e.al.strategy = "baseline";
+    e.al.strategy = sp::Strategy::baseline;
     EXPECT_EQ(sp::labelled_sizes(e), (std::vector<std::int64_t>{1050}));
 }
 

@@ -3,6 +3,7 @@
 #include "sp/io/h5.hpp"
 #include "sp/io/schema.hpp"
 #include "sp/sweep/result_file.hpp"
+#include "sp/util/clock.hpp"
 
 #include "support/temp_dir.hpp"
 

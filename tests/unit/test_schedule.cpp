@@ -9,7 +9,7 @@
 
 namespace {
 
-sp::TrainConfig config(const std::string& schedule, std::int64_t warmup = 0) {
+sp::TrainConfig config(sp::Schedule schedule, std::int64_t warmup = 0) {
     sp::TrainConfig c;
     c.lr = 0.1;
     c.schedule = schedule;
@@ -20,12 +20,12 @@ sp::TrainConfig config(const std::string& schedule, std::int64_t warmup = 0) {
 }
 
 TEST(Schedule, ConstantIsConstant) {
-    const auto c = config("constant");
+    const auto c = config(sp::Schedule::constant);
     for (int e = 0; e < 5; ++e) EXPECT_DOUBLE_EQ(sp::learning_rate(c, 5, e, 7, 10), 0.1);
 }
 
 TEST(Schedule, StepHalvesEveryThreeEpochs) {
-    const auto c = config("step");
+    const auto c = config(sp::Schedule::step);
     EXPECT_DOUBLE_EQ(sp::learning_rate(c, 10, 0, 0, 4), 0.1);
     EXPECT_DOUBLE_EQ(sp::learning_rate(c, 10, 2, 3, 4), 0.1);
     EXPECT_DOUBLE_EQ(sp::learning_rate(c, 10, 3, 0, 4), 0.05);
@@ -33,7 +33,7 @@ TEST(Schedule, StepHalvesEveryThreeEpochs) {
 }
 
 TEST(Schedule, CosineHandValues) {
-    const auto c = config("cosine");
+    const auto c = config(sp::Schedule::cosine);
     EXPECT_DOUBLE_EQ(sp::learning_rate(c, 4, 0, 0, 2), 0.1);
     // t = 2 of 4 epochs: (1 + cos(pi/2)) / 2 = 0.5; t = 1.5: (1 + cos(3pi/8)) / 2.
     EXPECT_NEAR(sp::learning_rate(c, 4, 2, 0, 2), 0.05, 1e-15);
@@ -41,7 +41,7 @@ TEST(Schedule, CosineHandValues) {
 }
 
 TEST(Schedule, WarmupRisesLinearlyByStepThenHandsOver) {
-    const auto c = config("cosine", /*warmup=*/2);
+    const auto c = config(sp::Schedule::cosine, /*warmup=*/2);
     // 4 steps an epoch: t = 0, 0.25, ...; lr = 0.1 * (t + 0.25) / 2.
     EXPECT_NEAR(sp::learning_rate(c, 6, 0, 0, 4), 0.1 * 0.25 / 2, 1e-15);
     EXPECT_NEAR(sp::learning_rate(c, 6, 1, 3, 4), 0.1 * 2.0 / 2, 1e-15);

@@ -2,6 +2,7 @@
 // stratified and first-n selection (exact, sorted, seeded), and copying a subset's images.
 #include "sp/data/subset.hpp"
 #include "sp/util/error.hpp"
+#include "sp/util/rng.hpp"
 
 #include <gtest/gtest.h>
 
@@ -49,32 +50,6 @@ template <class E, class F> std::string error_of(F&& f) {
     }
     ADD_FAILURE() << "expected an exception";
     return "";
-}
-
-// ---- SplitMixRng: the reference SplitMix64 sequence, unbiased bounded draws -----------------
-
-TEST(SplitMixRng, MatchesTheReferenceSequenceForSeedZero) {
-    // First outputs of Vigna's splitmix64.c with x = 0.
-    sp::SplitMixRng rng(0);
-    EXPECT_EQ(rng.next(), 0xE220A8397B1DCDAFULL);
-    EXPECT_EQ(rng.next(), 0x6E789E6AA1B965F4ULL);
-    EXPECT_EQ(rng.next(), 0x06C45D188009454FULL);
-}
-
-TEST(SplitMixRng, BelowStaysInRangeAndCoversIt) {
-    sp::SplitMixRng rng(42);
-    EXPECT_EQ(rng.below(1), 0U);
-    EXPECT_EQ(rng.below(0), 0U);
-    std::vector<int> hits(7, 0);
-    for (int i = 0; i < 70000; ++i) {
-        const std::uint64_t v = rng.below(7);
-        ASSERT_LT(v, 7U);
-        ++hits[v];
-    }
-    // 10000 expected per value; 5 standard deviations is about 460.
-    for (const int h : hits) EXPECT_NEAR(h, 10000, 500);
-    const std::uint64_t big = (std::uint64_t{1} << 63) + 12345;
-    for (int i = 0; i < 1000; ++i) EXPECT_LT(rng.below(big), big);
 }
 
 // ---- stratified_counts: proportional, largest remainder, ties to the lower class ------------

@@ -18,13 +18,7 @@
 namespace {
 
 sp::SyntheticConfig small() {
-    sp::SyntheticConfig c;
-    c.classes = 4;
-    c.train_size = 41;
-    c.eval_size = 9;
-    c.image_size = 8;
-    c.channels = 3;
-    return c;
+    return {/*classes=*/4, /*train_size=*/41, /*eval_size=*/9, /*image_size=*/8, /*channels=*/3};
 }
 
 std::string pixel_hash(const sp::ImageSet& s) {

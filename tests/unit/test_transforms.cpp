@@ -327,14 +327,20 @@ TEST(ImageTransform, ResizeAppliesAfterTheCropAndBeforeReplication) {
 
 // --- Building the spec from the configuration --------------------------------------------------
 
+// An empty image set that has only a shape: what make_transform_spec reads of the data.
+sp::ImageSet shape_of(std::int64_t channels, std::int64_t height, std::int64_t width) {
+    sp::ImageSet shape;
+    shape.channels = channels;
+    shape.height = height;
+    shape.width = width;
+    return shape;
+}
+
 TEST(MakeTransformSpec, DatasetStatisticsBroadcastAndConfigOverrides) {
     sp::DatasetConfig cfg;
     cfg.name = "fashion-mnist";
     const sp::DatasetFacts facts = sp::dataset_facts("fashion-mnist");
-    sp::ImageSet shape;
-    shape.channels = 1;
-    shape.height = 28;
-    shape.width = 28;
+    const sp::ImageSet shape = shape_of(1, 28, 28);
     TransformSpec s = sp::make_transform_spec(cfg, facts, shape, /*model_channels=*/3);
     EXPECT_EQ(s.out_channels, 3);
     EXPECT_EQ(s.mean, std::vector<float>(3, 0.2860F));
@@ -364,10 +370,7 @@ TEST(MakeTransformSpec, RejectsWhatCannotWork) {
     sp::DatasetConfig cfg;
     cfg.name = "cifar10";
     const sp::DatasetFacts facts = sp::dataset_facts("cifar10");
-    sp::ImageSet shape;
-    shape.channels = 3;
-    shape.height = 32;
-    shape.width = 32;
+    const sp::ImageSet shape = shape_of(3, 32, 32);
     // 3-channel data cannot feed a 1-channel model.
     EXPECT_THROW(sp::make_transform_spec(cfg, facts, shape, /*model_channels=*/1), sp::ConfigError);
     cfg.mean = {0.1, 0.2};

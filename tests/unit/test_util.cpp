@@ -1,4 +1,6 @@
-// util/: the seed mixer, SHA-256, string helpers and error codes, against independent values.
+// util/: the seed mixer and generator, SHA-256, string helpers, clock formats and error codes,
+// against independent values.
+#include "sp/util/clock.hpp"
 #include "sp/util/error.hpp"
 #include "sp/util/hash.hpp"
 #include "sp/util/rng.hpp"
@@ -7,7 +9,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <regex>
 #include <set>
+#include <vector>
 
 namespace {
 
@@ -31,6 +35,70 @@ TEST(MixSeed, IsOrderSensitiveAndSpreads) {
     for (std::uint64_t a = 0; a < 50; ++a)
         for (std::uint64_t b = 0; b < 50; ++b) seen.insert(sp::mix_seed(a, b));
     EXPECT_EQ(seen.size(), 2500U);
+}
+
+// ---- SplitMixRng: the reference SplitMix64 sequence, unbiased bounded draws -----------------
+
+TEST(SplitMixRng, MatchesTheReferenceSequenceForSeedZero) {
+    // First outputs of Vigna's splitmix64.c with x = 0.
+    sp::SplitMixRng rng(0);
+    EXPECT_EQ(rng.next(), 0xE220A8397B1DCDAFULL);
+    EXPECT_EQ(rng.next(), 0x6E789E6AA1B965F4ULL);
+    EXPECT_EQ(rng.next(), 0x06C45D188009454FULL);
+}
+
+TEST(SplitMixRng, BelowStaysInRangeAndCoversIt) {
+    sp::SplitMixRng rng(42);
+    EXPECT_EQ(rng.below(1), 0U);
+    EXPECT_EQ(rng.below(0), 0U);
+    std::vector<int> hits(7, 0);
+    for (int i = 0; i < 70000; ++i) {
+        const std::uint64_t v = rng.below(7);
+        ASSERT_LT(v, 7U);
+        ++hits[v];
+    }
+    // 10000 expected per value; 5 standard deviations is about 460.
+    for (const int h : hits) EXPECT_NEAR(h, 10000, 500);
+    const std::uint64_t big = (std::uint64_t{1} << 63) + 12345;
+    for (int i = 0; i < 1000; ++i) EXPECT_LT(rng.below(big), big);
+}
+
+TEST(SplitMixRng, UniformIsTheCentreOfA53BitCell) {
+    // (next() >> 11 + 0.5) * 2^-53 from the same stream: strictly inside (0, 1).
+    sp::SplitMixRng a(7);
+    sp::SplitMixRng b(7);
+    for (int i = 0; i < 1000; ++i) {
+        const double expected = (static_cast<double>(b.next() >> 11U) + 0.5) * 0x1.0p-53;
+        const double u = a.uniform();
+        EXPECT_EQ(u, expected);
+        EXPECT_GT(u, 0.0);
+        EXPECT_LT(u, 1.0);
+    }
+}
+
+// ---- clock: durations for humans and the UTC timestamp format ---------------------------------
+
+TEST(FormatDuration, SecondsMinutesHours) {
+    EXPECT_EQ(sp::format_duration(0.0), "0s");
+    EXPECT_EQ(sp::format_duration(12.0), "12s");
+    EXPECT_EQ(sp::format_duration(59.4), "59s");
+    EXPECT_EQ(sp::format_duration(59.5), "1m00s"); // rounded to whole seconds first
+    EXPECT_EQ(sp::format_duration(185.0), "3m05s");
+    EXPECT_EQ(sp::format_duration(3599.0), "59m59s");
+    EXPECT_EQ(sp::format_duration(3600.0), "1h00m");
+    EXPECT_EQ(sp::format_duration(3725.0), "1h02m"); // seconds dropped above an hour
+    EXPECT_EQ(sp::format_duration(36.0 * 3600), "36h00m");
+}
+
+TEST(UtcNow, IsIso8601WholeSecondsZulu) {
+    const std::string t = sp::utc_now_iso8601();
+    EXPECT_TRUE(std::regex_match(t, std::regex(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)"))) << t;
+}
+
+TEST(SecondsSince, IsNonNegativeAndSmallForNow) {
+    const double s = sp::seconds_since(std::chrono::steady_clock::now());
+    EXPECT_GE(s, 0.0);
+    EXPECT_LT(s, 60.0);
 }
 
 // Rule: SHA-256 matches FIPS 180-4 examples (including the two-block padding case).

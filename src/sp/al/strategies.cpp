@@ -1,7 +1,7 @@
 #include "sp/al/strategies.hpp"
 
-#include "sp/data/subset.hpp"
 #include "sp/util/error.hpp"
+#include "sp/util/rng.hpp"
 
 #include <torch/torch.h>
 

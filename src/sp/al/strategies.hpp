@@ -17,7 +17,7 @@
 ///   must be finite. Bad shapes, bad values and a `count` above what is available throw
 ///   sp::DataError naming the function and the offending row.
 /// - Ties are broken by the lower pool index, always.
-/// - Randomness comes from sp::SplitMixRng (data/subset.hpp: the reference SplitMix64 stream,
+/// - Randomness comes from sp::SplitMixRng (util/rng.hpp: the reference SplitMix64 stream,
 ///   output i = splitmix64(seed + i * 0x9E3779B97F4A7C15)), never from std:: distributions, so
 ///   any tool can recompute a draw (tests/oracle/al_strategies_oracle.py does). A uniform double
 ///   is u = (next() >> 11) * 2^-53, in [0, 1).

@@ -7,6 +7,8 @@
 ///     e.train.epochs = 2;
 ///     std::string text = sp::to_toml(e);
 
+#include "sp/config/enums.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -54,37 +56,36 @@ struct ModelConfig {
 
 /// Optimisation.
 struct TrainConfig {
-    std::string optimizer = "adam"; ///< adam | adamw | sgd
+    Optimizer optimizer = Optimizer::adam;
     double lr = 1e-3;
     double momentum = 0.9; ///< sgd only
     bool nesterov = false; ///< sgd only
     double weight_decay = 0.0;
-    std::string schedule = "constant"; ///< constant | step | cosine
-    std::int64_t warmup_epochs = 0;    ///< linear warmup before the schedule
-    std::int64_t step_size = 10;       ///< epochs between decays (step schedule)
-    double gamma = 0.1;                ///< decay factor (step schedule)
+    Schedule schedule = Schedule::constant;
+    std::int64_t warmup_epochs = 0; ///< linear warmup before the schedule
+    std::int64_t step_size = 10;    ///< epochs between decays (step schedule)
+    double gamma = 0.1;             ///< decay factor (step schedule)
     std::int64_t epochs = 20;
     std::int64_t batch_size = 128;
     std::int64_t eval_batch_size = 512;
     double label_smoothing = 0.0;
-    std::string precision = "fp32";    ///< fp32 | bf16 | fp16 (autocast on CUDA; CPU runs fp32)
-    bool deterministic = true;         ///< deterministic algorithms, cuDNN benchmark off
-    bool shuffle = true;               ///< shuffle the training order each epoch
-    std::string device = "auto";       ///< auto | cpu | cuda
+    Precision precision = Precision::fp32; ///< autocast on CUDA; CPU runs fp32
+    bool deterministic = true;             ///< deterministic algorithms, cuDNN benchmark off
+    bool shuffle = true;                   ///< shuffle the training order each epoch
+    DeviceChoice device = DeviceChoice::automatic;
     std::int64_t checkpoint_every = 1; ///< epochs between checkpoints; 0 = only at the end
 };
 
 /// Active learning. strategy = "baseline" trains once on all data.
 struct AlConfig {
-    /// baseline | random | least_confidence | margin | entropy | bald | coreset | badge
-    std::string strategy = "baseline";
-    std::int64_t initial = 5000;              ///< size of the initial labelled pool
-    std::string initial_sampling = "uniform"; ///< uniform | stratified
-    std::int64_t query = 5000;                ///< images labelled per round
-    std::int64_t rounds = 0;                  ///< query rounds; 0 = until the pool is empty
-    std::string start = "warm";   ///< warm (model and optimizer go on) | cold (re-initialise)
-    std::int64_t epochs = 0;      ///< epochs per round; 0 = train.epochs
-    std::int64_t mc_samples = 20; ///< stochastic passes for BALD
+    Strategy strategy = Strategy::baseline;
+    std::int64_t initial = 5000; ///< size of the initial labelled pool
+    InitialSampling initial_sampling = InitialSampling::uniform;
+    std::int64_t query = 5000;         ///< images labelled per round
+    std::int64_t rounds = 0;           ///< query rounds; 0 = until the pool is empty
+    StartMode start = StartMode::warm; ///< warm: model and optimizer go on; cold: re-initialise
+    std::int64_t epochs = 0;           ///< epochs per round; 0 = train.epochs
+    std::int64_t mc_samples = 20;      ///< stochastic passes for BALD
     std::int64_t score_batch_size = 512;
     bool round_metrics = false;     ///< full metrics of every round's embeddings
     bool save_pool_outputs = false; ///< store each query's pool logits, embeddings, MC samples
@@ -95,7 +96,7 @@ struct TsneConfig {
     bool enabled = true;
     double perplexity = 30.0;
     std::int64_t iterations = 1000;
-    std::string method = "barnes_hut"; ///< barnes_hut | fft | exact
+    TsneMethod method = TsneMethod::barnes_hut;
     double theta = 0.5;
     std::int64_t seed = -1; ///< -1 = the replicate's t-SNE seed stream; >= 0 fixes it
 };

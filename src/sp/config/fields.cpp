@@ -1,10 +1,12 @@
 #include "sp/config/fields.hpp"
 
+#include "sp/util/error.hpp"
 #include "sp/util/strings.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <set>
+#include <type_traits>
 
 namespace sp {
 namespace {
@@ -15,8 +17,22 @@ Value to_value(double v) { return v; }
 Value to_value(const std::string& v) { return v; }
 Value to_value(const std::vector<double>& v) { return v; }
 Value to_value(const std::vector<std::string>& v) { return v; }
+// A choice held as an enum is its name in every Value, so TOML text and IDs do not see the enum.
+template <class E, class = std::enable_if_t<std::is_enum_v<E>>> Value to_value(E v) {
+    return std::string(enum_name(v));
+}
 
-template <class T> void from_value(const Value& v, T& out) { out = std::get<T>(v); }
+template <class T> void from_value(const Value& v, T& out) {
+    if constexpr (std::is_enum_v<T>) {
+        const auto& name = std::get<std::string>(v);
+        const std::optional<T> e = enum_from_name<T>(name);
+        // Values reach a setter only after Field::check, which reports unknown names.
+        if (!e) throw ConfigError("\"" + name + "\" is not one of " + join(enum_names<T>(), ", "));
+        out = *e;
+    } else {
+        out = std::get<T>(v);
+    }
+}
 
 // Binds a field to a member path of Experiment: ACCESS(train.lr).
 #define SP_ACCESS(path)                                                                            \
@@ -62,8 +78,6 @@ std::vector<Field> build_fields() {
     using K = Kind;
     const std::vector<std::string> datasets = {"fashion-mnist", "mnist", "cifar10", "tiny-imagenet",
                                                "synthetic"};
-    const std::vector<std::string> strategies = {"baseline", "random", "least_confidence", "margin",
-                                                 "entropy",  "bald",   "coreset",          "badge"};
     std::vector<Field> f = {
         // dataset
         make("dataset.name", K::choice, "dataset to train and evaluate on", SP_ACCESS(dataset.name),
@@ -129,14 +143,14 @@ std::vector<Field> build_fields() {
              SP_ACCESS(model.extra_layers)),
         // train
         make("train.optimizer", K::choice, "optimizer", SP_ACCESS(train.optimizer), kAny,
-             {"adam", "adamw", "sgd"}),
+             enum_names<Optimizer>()),
         make("train.lr", K::real, "learning rate", SP_ACCESS(train.lr), kPositive),
         make("train.momentum", K::real, "SGD momentum", SP_ACCESS(train.momentum), kUnitHalfOpen),
         make("train.nesterov", K::boolean, "Nesterov momentum (SGD)", SP_ACCESS(train.nesterov)),
         make("train.weight_decay", K::real, "weight decay (decoupled for adamw)",
              SP_ACCESS(train.weight_decay), kNonNegative),
         make("train.schedule", K::choice, "learning-rate schedule", SP_ACCESS(train.schedule), kAny,
-             {"constant", "step", "cosine"}),
+             enum_names<Schedule>()),
         make("train.warmup_epochs", K::integer, "epochs of linear warmup before the schedule",
              SP_ACCESS(train.warmup_epochs), kNonNegative),
         make("train.step_size", K::integer, "epochs between decays (step schedule)",
@@ -153,32 +167,32 @@ std::vector<Field> build_fields() {
              SP_ACCESS(train.label_smoothing), kUnitHalfOpen),
         make("train.precision", K::choice,
              "fp32, or autocast to bf16 / fp16 (with loss scaling) on CUDA; CPU runs fp32",
-             SP_ACCESS(train.precision), kAny, {"fp32", "bf16", "fp16"}),
+             SP_ACCESS(train.precision), kAny, enum_names<Precision>()),
         make("train.deterministic", K::boolean,
              "deterministic algorithms and cuDNN benchmark off (bit-identical reruns)",
              SP_ACCESS(train.deterministic)),
         make("train.shuffle", K::boolean, "shuffle the training order every epoch",
              SP_ACCESS(train.shuffle)),
         make("train.device", K::choice, "auto: one GPU per rank when CUDA is present, else CPU",
-             SP_ACCESS(train.device), kAny, {"auto", "cpu", "cuda"}),
+             SP_ACCESS(train.device), kAny, enum_names<DeviceChoice>()),
         make("train.checkpoint_every", K::integer,
              "epochs between checkpoints; 0 = only at the end", SP_ACCESS(train.checkpoint_every),
              kNonNegative, {}, /*identity=*/false),
         // al
         make("al.strategy", K::choice,
              "baseline trains once on all data; the others run active-learning rounds",
-             SP_ACCESS(al.strategy), kAny, strategies),
+             SP_ACCESS(al.strategy), kAny, enum_names<Strategy>()),
         make("al.initial", K::integer, "images in the initial labelled pool", SP_ACCESS(al.initial),
              kAtLeastOne),
         make("al.initial_sampling", K::choice, "how the initial pool is drawn",
-             SP_ACCESS(al.initial_sampling), kAny, {"uniform", "stratified"}),
+             SP_ACCESS(al.initial_sampling), kAny, enum_names<InitialSampling>()),
         make("al.query", K::integer, "images labelled per round", SP_ACCESS(al.query), kAtLeastOne),
         make("al.rounds", K::integer, "query rounds; 0 = until the unlabelled pool is empty",
              SP_ACCESS(al.rounds), kNonNegative),
         make("al.start", K::choice,
              "warm: model and optimizer carry over between rounds (the paper); cold: "
              "re-initialise from the init seed every round",
-             SP_ACCESS(al.start), kAny, {"warm", "cold"}),
+             SP_ACCESS(al.start), kAny, enum_names<StartMode>()),
         make("al.epochs", K::integer, "epochs per round; 0 = train.epochs", SP_ACCESS(al.epochs),
              kNonNegative),
         make("al.mc_samples", K::integer, "stochastic forward passes for BALD",
@@ -209,7 +223,7 @@ std::vector<Field> build_fields() {
              "t-SNE iterations in all (the first 250 with early exaggeration 12)",
              SP_ACCESS(metrics.tsne.iterations), Range{251, kInf, false, false}),
         make("metrics.tsne.method", K::choice, "repulsion: Barnes-Hut, FFT interpolation, or exact",
-             SP_ACCESS(metrics.tsne.method), kAny, {"barnes_hut", "fft", "exact"}),
+             SP_ACCESS(metrics.tsne.method), kAny, enum_names<TsneMethod>()),
         make("metrics.tsne.theta", K::real, "Barnes-Hut accuracy (0 = exact)",
              SP_ACCESS(metrics.tsne.theta), kUnitClosed),
         make("metrics.tsne.seed", K::integer,
@@ -402,7 +416,7 @@ void validate_experiment(const Experiment& e, const SourceMap& sources, Diagnost
         diag.add(where(key), key, "dataset.mean and dataset.std must be given together");
     }
     const auto& t = e.train;
-    if (t.nesterov && (t.optimizer != "sgd" || t.momentum <= 0)) {
+    if (t.nesterov && (t.optimizer != Optimizer::sgd || t.momentum <= 0)) {
         diag.add(where("train.nesterov"), "train.nesterov",
                  "needs train.optimizer = \"sgd\" and train.momentum > 0");
     }
@@ -411,16 +425,16 @@ void validate_experiment(const Experiment& e, const SourceMap& sources, Diagnost
                  "must be less than train.epochs (" + std::to_string(t.epochs) + ")");
     }
     const auto& a = e.al;
-    if (a.strategy == "bald" && e.model.dropout <= 0) {
+    if (a.strategy == Strategy::bald && e.model.dropout <= 0) {
         diag.add(where("al.strategy"), "al.strategy",
                  "bald needs MC dropout: set model.dropout > 0");
     }
-    if (a.strategy != "baseline" && d.train_subset > 0 && a.initial > d.train_subset) {
+    if (a.strategy != Strategy::baseline && d.train_subset > 0 && a.initial > d.train_subset) {
         diag.add(where("al.initial"), "al.initial",
                  "initial pool of " + std::to_string(a.initial) +
                      " exceeds dataset.train_subset (" + std::to_string(d.train_subset) + ")");
     }
-    if (e.metrics.tsne.method == "barnes_hut" && e.metrics.tsne.theta <= 0) {
+    if (e.metrics.tsne.method == TsneMethod::barnes_hut && e.metrics.tsne.theta <= 0) {
         diag.add(where("metrics.tsne.theta"), "metrics.tsne.theta",
                  "must be > 0 for barnes_hut (use method = \"exact\" for theta 0)");
     }

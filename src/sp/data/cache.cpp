@@ -2,6 +2,7 @@
 
 #include "sp/io/atomic.hpp"
 #include "sp/io/h5.hpp"
+#include "sp/util/clock.hpp"
 #include "sp/util/error.hpp"
 #include "sp/util/hash.hpp"
 #include "sp/util/version.hpp"
@@ -9,7 +10,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <ctime>
 #include <filesystem>
 #include <system_error>
 #include <utility>
@@ -21,15 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kFileKind = "dataset-cache";
-
-std::string utc_now() {
-    const std::time_t now = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&now, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
 
 // ---- writing --------------------------------------------------------------------------------
 
@@ -214,7 +205,7 @@ void write_cache(const DataSplits& d, const std::string& path, int deflate,
     f.write_attribute("source", d.source);
     f.write_attribute("source_checksum", d.checksum);
     f.write_attribute("source_fingerprint", source_fingerprint);
-    f.write_attribute("created", utc_now());
+    f.write_attribute("created", utc_now_iso8601());
     f.write<std::string>("/class_names", d.class_names);
     write_split(f, d.train, "train", deflate);
 

@@ -1,9 +1,10 @@
 #include "sp/data/load.hpp"
 
+#include "sp/config/dataset_facts.hpp"
 #include "sp/data/cache.hpp"
-#include "sp/data/facts.hpp"
 #include "sp/data/readers.hpp"
 #include "sp/data/subset.hpp"
+#include "sp/util/clock.hpp"
 #include "sp/util/error.hpp"
 #include "sp/util/log.hpp"
 #include "sp/util/rng.hpp"
@@ -21,10 +22,10 @@ bool is_directory(const std::string& path) {
     return !path.empty() && std::filesystem::is_directory(path, ec);
 }
 
-std::string seconds_since(std::chrono::steady_clock::time_point start) {
-    const std::chrono::duration<double> s = std::chrono::steady_clock::now() - start;
+/// The time since `start` as "1.23 s", for log lines.
+std::string seconds_text(std::chrono::steady_clock::time_point start) {
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f s", s.count());
+    std::snprintf(buf, sizeof buf, "%.2f s", seconds_since(start));
     return buf;
 }
 
@@ -165,7 +166,7 @@ DataSplits load_dataset(const DatasetConfig& cfg, std::uint64_t pool_seed, int t
                           info.created + " from " + info.source + "; " +
                           (checked ? "source fingerprint matches"
                                    : "source " + root + " not found, not checked") +
-                          "; read in " + seconds_since(start) + ")");
+                          "; read in " + seconds_text(start) + ")");
             } else {
                 log::warn(prefix + "cache " + cfg.cache + " is stale: " + why + "; " + fallback);
             }
@@ -176,7 +177,7 @@ DataSplits load_dataset(const DatasetConfig& cfg, std::uint64_t pool_seed, int t
     } else {
         d = read_source(cfg.name, root, cfg.synthetic, threads);
         log::info(prefix + (synthetic ? "generated" : "read " + root) + " (" + image_counts(d) +
-                  ") in " + seconds_since(start));
+                  ") in " + seconds_text(start));
     }
 
     // Training and evaluation subsets get their own seeds from the pool stream, so a different

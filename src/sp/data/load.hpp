@@ -1,6 +1,6 @@
 #pragma once
 /// A dataset as a replicate sees it: read from its cache or its source, checked against what sp
-/// knows about the dataset (data/facts.hpp), and cut to the configured subsets.
+/// knows about the dataset (config/dataset_facts.hpp), and cut to the configured subsets.
 ///
 ///     sp::DatasetConfig cfg;                       // fashion-mnist from its default location
 ///     cfg.cache = "data/fashion-mnist.h5";         // made by sp_prepare; used when current

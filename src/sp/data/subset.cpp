@@ -9,24 +9,6 @@
 
 namespace sp {
 
-std::uint64_t SplitMixRng::next() noexcept {
-    // util's splitmix64(x) finalizes x + golden gamma, so feeding the pre-increment state gives
-    // the reference SplitMix64 sequence.
-    const std::uint64_t out = splitmix64(state_);
-    state_ += 0x9E3779B97F4A7C15ULL;
-    return out;
-}
-
-std::uint64_t SplitMixRng::below(std::uint64_t n) noexcept {
-    if (n <= 1) return 0;
-    // 2^64 mod n, computed in 64-bit arithmetic as (2^64 - n) mod n.
-    const std::uint64_t threshold = (0 - n) % n;
-    for (;;) {
-        const std::uint64_t r = next();
-        if (r >= threshold) return r % n;
-    }
-}
-
 namespace {
 
 void check_n(std::int64_t total, std::int64_t n, const std::string& what) {

@@ -4,33 +4,18 @@
 ///     std::vector<std::int64_t> idx = sp::select_stratified(d.train.labels, 10, 5000, seed);
 ///     sp::ImageSet small = sp::apply_subset(d.train, idx);   // 5000 images, original order
 ///
-/// Randomness comes from SplitMixRng below, never from std:: distributions or std::shuffle,
-/// whose outputs differ between standard libraries: the same seed gives the same subset with
-/// any compiler, and any tool can recompute it (sweeps/README.md documents SplitMix64).
+/// Randomness comes from SplitMixRng (util/rng.hpp), never from std:: distributions or
+/// std::shuffle, whose outputs differ between standard libraries: the same seed gives the same
+/// subset with any compiler, and any tool can recompute it (sweeps/README.md documents SplitMix64).
 
 #include "sp/data/image_set.hpp"
+#include "sp/util/rng.hpp"
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace sp {
-
-/// SplitMix64 as a stream (Steele, Lea, Flood 2014): output i (from 0) is splitmix64(seed + i *
-/// 0x9E3779B97F4A7C15) with splitmix64 from util/rng.hpp, i.e. the reference generator seeded
-/// with `seed`.
-class SplitMixRng {
-  public:
-    explicit SplitMixRng(std::uint64_t seed) noexcept : state_(seed) {}
-    /// The next 64 random bits.
-    std::uint64_t next() noexcept;
-    /// A uniform integer in [0, n) for n >= 1, without modulo bias: draws r until
-    /// r >= 2^64 mod n and returns r mod n (OpenBSD's arc4random_uniform rule).
-    std::uint64_t below(std::uint64_t n) noexcept;
-
-  private:
-    std::uint64_t state_;
-};
 
 /// Indices 0 .. n-1 of a split of `count` images. ConfigError ("<what>: n exceeds the count
 /// images ...") if n > count or n < 0; `what` names the setting, e.g. "dataset.train_subset".

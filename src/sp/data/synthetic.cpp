@@ -1,6 +1,5 @@
 #include "sp/data/load.hpp"
 #include "sp/data/readers.hpp"
-#include "sp/data/subset.hpp"
 
 #include "sp/util/error.hpp"
 #include "sp/util/hash.hpp"

@@ -29,13 +29,13 @@
 /// Random choices: the order of an epoch is a Fisher-Yates shuffle driven by
 /// SplitMixRng(mix_seed(data_seed, epoch)); the augmentation of dataset image i in epoch e comes
 /// from SplitMixRng(sample_seed(data_seed, e, i)) and so does not depend on batch size, thread
-/// count or evaluation order. Both use SplitMixRng (data/subset.hpp) and its unbiased below(n),
+/// count or evaluation order. Both use SplitMixRng (util/rng.hpp) and its unbiased below(n),
 /// not the standard library's distributions, so every platform draws the same numbers.
 
+#include "sp/config/dataset_facts.hpp"
 #include "sp/config/experiment.hpp"
-#include "sp/data/facts.hpp"
 #include "sp/data/image_set.hpp"
-#include "sp/data/subset.hpp"
+#include "sp/util/rng.hpp"
 
 #include <cstdint>
 #include <vector>

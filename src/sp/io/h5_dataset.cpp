@@ -254,26 +254,29 @@ void Dataset::check_dtype(Dtype expected) const {
 
 namespace {
 
-/// The memory and file dataspaces for a block at `offset` of extent `count` (H5S_ALL for a
-/// scalar dataset); `mem_space` keeps the memory dataspace alive.
+/// The memory and file dataspaces for a block at `offset` of extent `count` of dataset `dataset`
+/// (H5S_ALL for a scalar dataset); the handles keep both dataspaces alive.
 struct Selection {
+    Handle file_space;
     Handle mem_space;
     hid_t mem_id = H5S_ALL;
     hid_t file_id = H5S_ALL;
 };
 
-Selection select_block(const Handle& file_space, const Shape& offset, const Shape& count,
+Selection select_block(hid_t dataset, const Shape& offset, const Shape& count,
                        const std::string& w) {
     Selection sel;
+    sel.file_space =
+        Handle(check(H5Dget_space(dataset), w, "cannot read extents"), HandleKind::dataspace);
     if (count.empty()) return sel;
     const std::vector<hsize_t> off = detail::to_hsize(offset);
     const std::vector<hsize_t> cnt = detail::to_hsize(count);
-    check(H5Sselect_hyperslab(file_space.id(), H5S_SELECT_SET, off.data(), nullptr, cnt.data(),
+    check(H5Sselect_hyperslab(sel.file_space.id(), H5S_SELECT_SET, off.data(), nullptr, cnt.data(),
                               nullptr),
           w, "cannot select rows");
     sel.mem_space = detail::make_space(count, {}, w);
     sel.mem_id = sel.mem_space.id();
-    sel.file_id = file_space.id();
+    sel.file_id = sel.file_space.id();
     return sel;
 }
 
@@ -285,19 +288,15 @@ void Dataset::write_block(Dtype dtype, const Shape& offset, const Shape& count, 
     // H5Dwrite rejects a null buffer even for an empty selection.
     if (n == 0) return;
     const detail::TypeRef mtype = detail::memory_type(dtype, w);
-    const Handle file_space(check(H5Dget_space(id()), w, "cannot read extents"),
-                            HandleKind::dataspace);
-    const Selection sel = select_block(file_space, offset, count, w);
-    const hid_t mem_id = sel.mem_id;
-    const hid_t file_id = sel.file_id;
+    const Selection sel = select_block(id(), offset, count, w);
     if (dtype == Dtype::string) {
         const auto* strings = static_cast<const std::string*>(data);
         std::vector<const char*> ptrs(n);
         for (std::uint64_t i = 0; i < n; ++i) ptrs[i] = strings[i].c_str();
-        check(H5Dwrite(id(), mtype.id, mem_id, file_id, H5P_DEFAULT, ptrs.data()), w,
+        check(H5Dwrite(id(), mtype.id, sel.mem_id, sel.file_id, H5P_DEFAULT, ptrs.data()), w,
               "cannot write dataset");
     } else {
-        check(H5Dwrite(id(), mtype.id, mem_id, file_id, H5P_DEFAULT, data), w,
+        check(H5Dwrite(id(), mtype.id, sel.mem_id, sel.file_id, H5P_DEFAULT, data), w,
               "cannot write dataset");
     }
 }
@@ -306,18 +305,15 @@ void Dataset::read_block(Dtype dtype, const Shape& offset, const Shape& count, v
     const std::string w = where();
     const std::uint64_t n = element_count(count);
     if (n == 0) return;
-    const Handle file_space(check(H5Dget_space(id()), w, "cannot read extents"),
-                            HandleKind::dataspace);
-    const Selection sel = select_block(file_space, offset, count, w);
-    const hid_t mem_id = sel.mem_id;
-    const hid_t file_id = sel.file_id;
+    const Selection sel = select_block(id(), offset, count, w);
     if (dtype == Dtype::string) {
         const Handle type(check(H5Dget_type(id()), w, "cannot read dtype"), HandleKind::datatype);
-        detail::read_strings(id(), true, type.id(), mem_id, file_id, n,
+        detail::read_strings(id(), true, type.id(), sel.mem_id, sel.file_id, n,
                              static_cast<std::string*>(out), w);
     } else {
-        check(H5Dread(id(), detail::memory_type(dtype, w).id, mem_id, file_id, H5P_DEFAULT, out), w,
-              "cannot read dataset");
+        check(H5Dread(id(), detail::memory_type(dtype, w).id, sel.mem_id, sel.file_id, H5P_DEFAULT,
+                      out),
+              w, "cannot read dataset");
     }
 }
 

@@ -16,25 +16,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-TsneMethod tsne_method(const std::string& name) {
-    if (name == "exact") return TsneMethod::exact;
-    if (name == "fft") return TsneMethod::fft;
-    if (name == "barnes_hut") return TsneMethod::barnes_hut;
-    throw ConfigError("metrics.tsne.method: unknown method \"" + name + "\"");
-}
-
-const char* tsne_method_name(TsneMethod method) {
-    switch (method) {
-    case TsneMethod::exact:
-        return "exact";
-    case TsneMethod::fft:
-        return "fft";
-    case TsneMethod::barnes_hut:
-        break;
-    }
-    return "barnes_hut";
-}
-
 void add_cosine_scalars(Analysis& a, const std::string& set, const CosineSetStats& s) {
     const std::string p = "cosine_" + set + "_";
     const std::pair<const char*, double> values[] = {
@@ -101,6 +82,24 @@ void check_input(const AnalysisInput& in) {
 
 } // namespace
 
+AnalysisInput analysis_input(std::int64_t n, std::int64_t d, std::int64_t classes,
+                             const std::vector<float>& embeddings,
+                             const std::vector<std::int64_t>& labels,
+                             const std::vector<float>& class_vectors,
+                             std::int64_t class_vector_dim) {
+    AnalysisInput ai;
+    ai.n = n;
+    ai.d = d;
+    ai.classes = classes;
+    ai.embeddings = embeddings.data();
+    ai.labels = labels.data();
+    if (!class_vectors.empty()) {
+        ai.class_vectors = class_vectors.data();
+        ai.class_vector_dim = class_vector_dim;
+    }
+    return ai;
+}
+
 Analysis analyze(const AnalysisInput& in, const MetricsConfig& cfg, std::uint64_t tsne_seed,
                  int threads) {
     check_input(in);
@@ -125,7 +124,7 @@ Analysis analyze(const AnalysisInput& in, const MetricsConfig& cfg, std::uint64_
         TsneOptions to;
         to.perplexity = cfg.tsne.perplexity;
         to.iterations = cfg.tsne.iterations;
-        to.method = tsne_method(cfg.tsne.method);
+        to.method = cfg.tsne.method;
         to.theta = cfg.tsne.theta;
         to.seed = cfg.tsne.seed >= 0 ? static_cast<std::uint64_t>(cfg.tsne.seed) : tsne_seed;
         a.tsne_options = to;
@@ -260,7 +259,7 @@ void write_analysis(h5::Location& file, const Analysis& a, int compression,
         g.write_attribute("neighbours", t.neighbours);
         g.write_attribute("theta", a.tsne_options.theta);
         g.write_attribute("seed", a.tsne_options.seed);
-        g.write_attribute("method", tsne_method_name(a.tsne_options.method));
+        g.write_attribute("method", std::string(enum_name(a.tsne_options.method)));
     }
 
     h5::Group sup = m.create_group("superposition");
@@ -352,7 +351,10 @@ Analysis read_analysis(const h5::Location& file, const std::string& path) {
         a.tsne_options.perplexity = g.read_attribute<double>("perplexity");
         a.tsne_options.theta = g.read_attribute<double>("theta");
         a.tsne_options.seed = g.read_attribute<std::uint64_t>("seed");
-        a.tsne_options.method = tsne_method(g.read_attribute<std::string>("method"));
+        const std::string method = g.read_attribute<std::string>("method");
+        const std::optional<TsneMethod> parsed = enum_from_name<TsneMethod>(method);
+        if (!parsed) throw ConfigError("metrics.tsne.method: unknown method \"" + method + "\"");
+        a.tsne_options.method = *parsed;
     }
 
     const h5::Group sup = m.open_group("superposition");

@@ -37,6 +37,14 @@ struct AnalysisInput {
     std::int64_t class_vector_dim = 0;
 };
 
+/// A view of owned embeddings (n x d), labels (n) and class vectors (classes x
+/// class_vector_dim; empty: none) as an AnalysisInput. The vectors must outlive the view.
+AnalysisInput analysis_input(std::int64_t n, std::int64_t d, std::int64_t classes,
+                             const std::vector<float>& embeddings,
+                             const std::vector<std::int64_t>& labels,
+                             const std::vector<float>& class_vectors,
+                             std::int64_t class_vector_dim);
+
 /// Silhouettes and Davies-Bouldin of one space ("raw" embeddings or the "tsne" map).
 struct SpaceClusters {
     std::optional<Silhouette> euclidean; ///< empty when undefined (see Analysis::undefined)

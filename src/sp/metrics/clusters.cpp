@@ -162,8 +162,8 @@ std::vector<double> class_sums_cosine(const float* x, std::size_t N, std::size_t
         const double* u = &unit[i * D];
         for (std::size_t k = 0; k < D; ++k) c[k] += u[k];
     }
-    // Every row's dot with every class sum: one BLAS product (each entry summed in a fixed
-    // order whatever the thread count).
+    // Every row's dot with every class sum: one BLAS product (its sums split by thread count,
+    // see clusters.hpp).
     const auto n = static_cast<std::int64_t>(N);
     const auto k = static_cast<std::int64_t>(K);
     const auto d = static_cast<std::int64_t>(D);
@@ -185,7 +185,9 @@ std::vector<double> class_sums_cosine(const float* x, std::size_t N, std::size_t
     return sums;
 }
 
-/// Squared euclidean distance of two float rows, in double, in a fixed order.
+/// Squared euclidean distance of two float rows, in double, in a fixed order. tsne.cpp has a
+/// sibling that adds the tail and the four partial sums in another order; each order is part of
+/// its metric's recorded results, so the two stay apart.
 double squared_distance(const float* p, const float* q, std::size_t len) {
     double acc[4] = {0, 0, 0, 0};
     std::size_t k = 0;
@@ -207,7 +209,7 @@ double squared_distance(const float* p, const float* q, std::size_t len) {
 /// triangle, and any pair whose squared distance is below kRefine x (|x|^2 + |y|^2), where the
 /// float products could lose digits, is recomputed exactly in double (so duplicates are at
 /// distance 0). Each sample's class sums are owned by one thread at a time and summed in block
-/// order: deterministic whatever the thread count.
+/// order; only the float products themselves depend on the thread count (see clusters.hpp).
 std::vector<double> class_sums_euclidean(const float* x, std::size_t N, std::size_t D,
                                          const std::int64_t* labels, std::size_t K,
                                          std::int64_t chunk) {

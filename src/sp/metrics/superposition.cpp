@@ -246,45 +246,45 @@ void check_inputs(const float* x, std::int64_t n, std::int64_t d, const std::int
     check_finite("superposition: embeddings", x, n, d);
 }
 
-} // namespace
-
-Superposition superposition_measures(const float* x, std::int64_t n, std::int64_t d,
-                                     const std::int64_t* labels, std::int64_t classes,
-                                     const SuperpositionOptions& opt) {
-    check_inputs(x, n, d, labels, classes, opt);
-    const detail::TorchThreads guard(opt.threads);
-    const torch::NoGradGuard no_grad;
-    const auto ud = static_cast<std::size_t>(d);
-    const double dn = static_cast<double>(n);
-
-    std::vector<std::int64_t> count;
-    std::vector<double> mean;
-    class_means(x, n, d, labels, classes, count, mean);
+/// The present classes (at least one row), in class order.
+std::vector<std::size_t> present_classes(const std::vector<std::int64_t>& count) {
     std::vector<std::size_t> present;
     for (std::size_t c = 0; c < count.size(); ++c) {
         if (count[c] > 0) present.push_back(c);
     }
-    const auto k = static_cast<std::int64_t>(present.size());
-    const auto uk = present.size();
+    return present;
+}
 
-    // Global mean from the class sums (classes in order), and delta_c = mu_c - mu_G per present
-    // class (K x d).
+/// delta_c = mu_c - mu_G per present class (K x d), with the global mean mu_G from the class
+/// sums (classes in order).
+std::vector<double> class_deltas(const std::vector<double>& mean,
+                                 const std::vector<std::int64_t>& count,
+                                 const std::vector<std::size_t>& present, std::size_t ud,
+                                 double dn) {
     std::vector<double> global(ud, 0.0);
     for (const std::size_t c : present) {
         for (std::size_t j = 0; j < ud; ++j)
             global[j] += mean[c * ud + j] * static_cast<double>(count[c]);
     }
     for (auto& g : global) g /= dn;
+    const std::size_t uk = present.size();
     std::vector<double> delta(uk * ud);
     for (std::size_t a = 0; a < uk; ++a) {
         for (std::size_t j = 0; j < ud; ++j)
             delta[a * ud + j] = mean[present[a] * ud + j] - global[j];
     }
+    return delta;
+}
 
-    // Sigma_W, then C = Sigma_W + sum_c (n_c / n) delta_c delta_c^T: the law of total covariance,
-    // a sum of two positive semi-definite parts, so no cancellation.
-    std::vector<double> sigma_w = within_scatter(x, n, d, labels, mean);
-    for (auto& v : sigma_w) v /= dn;
+/// C = Sigma_W + sum_c (n_c / n) delta_c delta_c^T: the law of total covariance, a sum of two
+/// positive semi-definite parts, so no cancellation.
+std::vector<double> total_covariance(const std::vector<double>& sigma_w,
+                                     const std::vector<double>& delta,
+                                     const std::vector<std::int64_t>& count,
+                                     const std::vector<std::size_t>& present, std::int64_t d,
+                                     double dn) {
+    const auto ud = static_cast<std::size_t>(d);
+    const std::size_t uk = present.size();
     std::vector<double> cov(ud * ud);
     at::parallel_for(0, d, 8, [&](std::int64_t r0, std::int64_t r1) {
         for (auto r = static_cast<std::size_t>(r0); r < static_cast<std::size_t>(r1); ++r) {
@@ -298,11 +298,12 @@ Superposition superposition_measures(const float* x, std::int64_t n, std::int64_
             }
         }
     });
+    return cov;
+}
 
-    Superposition out;
-    out.classes_present = k;
-
-    // Effective dimensionality.
+/// Participation ratio and covariance spectrum of C.
+void effective_dimensionality(const std::vector<double>& cov, std::int64_t d, Superposition& out) {
+    const auto ud = static_cast<std::size_t>(d);
     double trace = 0.0;
     double frob = 0.0;
     for (std::size_t r = 0; r < ud; ++r) {
@@ -313,8 +314,12 @@ Superposition superposition_measures(const float* x, std::int64_t n, std::int64_
     out.covariance_spectrum = symmetric_eigen(cov, d, /*vectors=*/false).first;
     std::reverse(out.covariance_spectrum.begin(), out.covariance_spectrum.end());
     for (auto& l : out.covariance_spectrum) l = std::max(l, 0.0);
+}
 
-    // Neural collapse.
+/// NC1 and tr(Sigma_W) / tr(Sigma_B); NaN when K < 2 or Sigma_B = 0.
+void neural_collapse(const std::vector<double>& sigma_w, const std::vector<double>& delta,
+                     std::int64_t k, std::int64_t d, Superposition& out) {
+    const auto ud = static_cast<std::size_t>(d);
     double trace_w = 0.0;
     for (std::size_t r = 0; r < ud; ++r) trace_w += sigma_w[r * ud + r];
     double trace_b = 0.0;
@@ -327,8 +332,15 @@ Superposition superposition_measures(const float* x, std::int64_t n, std::int64_
         out.within_between_ratio = kNaN;
         out.nc1 = kNaN;
     }
+}
 
-    // Per-unit selectivity and responsiveness over the present classes.
+/// Per-unit selectivity and responsiveness over the present classes, and their means over the
+/// live units.
+void unit_selectivity(const std::vector<double>& mean, const std::vector<std::size_t>& present,
+                      std::int64_t d, double responsive_fraction, Superposition& out) {
+    const auto ud = static_cast<std::size_t>(d);
+    const std::size_t uk = present.size();
+    const auto k = static_cast<std::int64_t>(uk);
     out.unit_selectivity.assign(ud, kNaN);
     out.unit_classes.assign(ud, 0);
     double selectivity_sum = 0.0;
@@ -343,7 +355,7 @@ Superposition superposition_measures(const float* x, std::int64_t n, std::int64_
             ++out.dead_units;
             continue;
         }
-        const double threshold = opt.responsive_fraction * mu_max;
+        const double threshold = responsive_fraction * mu_max;
         std::int64_t responsive = 0;
         double rest = 0.0;
         for (std::size_t a = 0; a < uk; ++a) {
@@ -363,6 +375,35 @@ Superposition superposition_measures(const float* x, std::int64_t n, std::int64_
     const std::int64_t live = d - out.dead_units;
     out.selectivity_mean = live > 0 && k >= 2 ? selectivity_sum / static_cast<double>(live) : kNaN;
     out.classes_per_unit_mean = live > 0 ? classes_sum / static_cast<double>(live) : kNaN;
+}
+
+} // namespace
+
+Superposition superposition_measures(const float* x, std::int64_t n, std::int64_t d,
+                                     const std::int64_t* labels, std::int64_t classes,
+                                     const SuperpositionOptions& opt) {
+    check_inputs(x, n, d, labels, classes, opt);
+    const detail::TorchThreads guard(opt.threads);
+    const torch::NoGradGuard no_grad;
+    const auto ud = static_cast<std::size_t>(d);
+    const double dn = static_cast<double>(n);
+
+    std::vector<std::int64_t> count;
+    std::vector<double> mean;
+    class_means(x, n, d, labels, classes, count, mean);
+    const std::vector<std::size_t> present = present_classes(count);
+    const auto k = static_cast<std::int64_t>(present.size());
+    const std::vector<double> delta = class_deltas(mean, count, present, ud, dn);
+
+    std::vector<double> sigma_w = within_scatter(x, n, d, labels, mean);
+    for (auto& v : sigma_w) v /= dn;
+    const std::vector<double> cov = total_covariance(sigma_w, delta, count, present, d, dn);
+
+    Superposition out;
+    out.classes_present = k;
+    effective_dimensionality(cov, d, out);
+    neural_collapse(sigma_w, delta, k, d, out);
+    unit_selectivity(mean, present, d, opt.responsive_fraction, out);
     return out;
 }
 

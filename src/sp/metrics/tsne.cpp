@@ -3,6 +3,7 @@
 #include "sp/metrics/torch_threads.hpp"
 #include "sp/metrics/tsne_repulsion.hpp"
 #include "sp/util/error.hpp"
+#include "sp/util/rng.hpp"
 
 #include <torch/torch.h>
 
@@ -78,7 +79,8 @@ void check_options(const TsneOptions& opt) {
 }
 
 /// Squared euclidean distance in double, over 4 interleaved partial sums (independent chains the
-/// compiler can pipeline and vectorise; the order is fixed, so the result is deterministic).
+/// compiler can pipeline and vectorise; the order is fixed, so the result is deterministic). Not
+/// clusters.cpp's: that one sums in another order, and each order is part of recorded results.
 double squared_distance(const float* a, const float* b, std::int64_t d) {
     double s[4] = {0.0, 0.0, 0.0, 0.0};
     std::int64_t q = 0;
@@ -282,37 +284,21 @@ TsneAffinities affinities(const float* x, std::int64_t n, std::int64_t d, double
     return a;
 }
 
-/// splitmix64: a small, portable generator for the seeded noise (std::normal_distribution's
-/// output differs between standard libraries).
-class SplitMix {
-  public:
-    explicit SplitMix(std::uint64_t seed) : state_(seed) {}
-    std::uint64_t next() {
-        std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-        z = (z ^ (z >> 30U)) * 0xBF58476D1CE4E5B9ULL;
-        z = (z ^ (z >> 27U)) * 0x94D049BB133111EBULL;
-        return z ^ (z >> 31U);
-    }
-    /// Uniform in (0, 1).
-    double uniform() { return (static_cast<double>(next() >> 11U) + 0.5) * 0x1.0p-53; }
-    /// Standard normal by Box-Muller (one value per call; the pair's second is dropped).
-    double normal() {
-        const double u1 = uniform();
-        const double u2 = uniform();
-        return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
-    }
-
-  private:
-    std::uint64_t state_;
-};
+/// A standard normal draw by Box-Muller from two uniforms of `rng` (the pair's second value is
+/// dropped): std::normal_distribution's output differs between standard libraries.
+double normal(SplitMixRng& rng) {
+    const double u1 = rng.uniform();
+    const double u2 = rng.uniform();
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+}
 
 constexpr double kInitStd = 1e-4;
 
 /// Column c of the n x 2 map y, filled with N(0, 1e-4^2) noise from `seed` (stream c).
 void fill_noise(std::vector<double>& y, std::int64_t n, int c, std::uint64_t seed) {
-    SplitMix rng(seed * 2 + static_cast<std::uint64_t>(c));
+    SplitMixRng rng(seed * 2 + static_cast<std::uint64_t>(c));
     for (std::int64_t i = 0; i < n; ++i)
-        y[static_cast<std::size_t>(2 * i + c)] = kInitStd * rng.normal();
+        y[static_cast<std::size_t>(2 * i + c)] = kInitStd * normal(rng);
 }
 
 std::vector<double> pca_init(const float* x, std::int64_t n, std::int64_t d, std::uint64_t seed) {

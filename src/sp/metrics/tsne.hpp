@@ -48,17 +48,12 @@
 /// - If the binary search cannot reach the perplexity (e.g. all k distances equal), it stops
 ///   after 100 steps with the closest precision found; rows stay normalised.
 
+#include "sp/config/enums.hpp" // TsneMethod: the repulsion, as metrics.tsne.method names it
+
 #include <cstdint>
 #include <vector>
 
 namespace sp {
-
-/// How the repulsive forces are computed each iteration.
-enum class TsneMethod {
-    exact,      ///< all pairs, O(n^2) per iteration (small n)
-    barnes_hut, ///< quadtree, O(n log n), accuracy `theta`
-    fft,        ///< FIt-SNE interpolation on a grid, O(n + grid); exact for small n
-};
 
 /// Starting map.
 enum class TsneInit {

@@ -15,7 +15,6 @@
 #include <array>
 #include <cmath>
 #include <complex>
-#include <limits>
 
 namespace sp::tsne_detail {
 namespace {
@@ -98,146 +97,196 @@ void kernel_spectrum(std::int64_t boxes, double box, std::vector<std::complex<fl
 
 } // namespace
 
-double FftRepulsion::operator()(const double* y, std::int64_t n, double* neg) {
-    torch::NoGradGuard no_grad;
-    double lo_x = std::numeric_limits<double>::infinity();
-    double lo_y = lo_x;
-    double hi_x = -lo_x;
-    double hi_y = -lo_x;
-    for (std::int64_t i = 0; i < n; ++i) {
-        lo_x = std::min(lo_x, y[2 * i]);
-        hi_x = std::max(hi_x, y[2 * i]);
-        lo_y = std::min(lo_y, y[2 * i + 1]);
-        hi_y = std::max(hi_y, y[2 * i + 1]);
-    }
-    const double side = std::max({hi_x - lo_x, hi_y - lo_y, 1e-12}) * (1.0 + 1e-9);
-    const double box = box_width(side);
-    // Grid of 3 * boxes nodes per side, FFT size 6 * boxes: boxes is 2,3,5-smooth.
-    const std::int64_t boxes = smooth_at_least(static_cast<std::int64_t>(std::ceil(side / box)));
-    const std::int64_t nodes = kNodesPerBox * boxes;
-    const std::int64_t fft_n = 2 * nodes;
-    // Measured on 2 cores: one FFT iteration costs about as much as 40 fft_n^2 exact pairs.
-    constexpr double kGridCostPerCell = 40.0;
-    if (exact_when_cheaper_ && static_cast<double>(n) * static_cast<double>(n) <=
-                                   kGridCostPerCell * static_cast<double>(fft_n * fft_n))
-        return repulsion_exact(y, n, neg);
-    const double h = box / static_cast<double>(kNodesPerBox);
-    const auto un = static_cast<std::size_t>(n);
-    const auto cells = static_cast<std::size_t>(nodes * nodes);
+namespace {
 
-    // Per point: its box (bx, by) and 3 + 3 Lagrange weights.
-    box_.resize(2 * un);
-    weights_.resize(6 * un);
+/// The interpolation grid of one iteration: `boxes` boxes of width `box` per side from the map's
+/// lower corner (lo_x, lo_y), 3 nodes a box `h` apart, FFT size fft_n = 2 x nodes.
+struct FftGrid {
+    double lo_x = 0.0;
+    double lo_y = 0.0;
+    double box = 0.0;
+    double h = 0.0;
+    std::int64_t boxes = 0;
+    std::int64_t nodes = 0;
+    std::int64_t fft_n = 0;
+    std::size_t cells = 0; ///< nodes^2
+};
+
+FftGrid fft_grid(const double* y, std::int64_t n) {
+    const MapBounds bounds = map_bounds(y, n);
+    FftGrid g;
+    g.lo_x = bounds.lo_x;
+    g.lo_y = bounds.lo_y;
+    const double side =
+        std::max({bounds.hi_x - bounds.lo_x, bounds.hi_y - bounds.lo_y, 1e-12}) * (1.0 + 1e-9);
+    g.box = box_width(side);
+    // Grid of 3 * boxes nodes per side, FFT size 6 * boxes: boxes is 2,3,5-smooth.
+    g.boxes = smooth_at_least(static_cast<std::int64_t>(std::ceil(side / g.box)));
+    g.nodes = kNodesPerBox * g.boxes;
+    g.fft_n = 2 * g.nodes;
+    g.h = g.box / static_cast<double>(kNodesPerBox);
+    g.cells = static_cast<std::size_t>(g.nodes * g.nodes);
+    return g;
+}
+
+/// Per point: its box (bx, by) into `box_of` (2 per point) and 3 + 3 Lagrange weights into
+/// `weights` (6 per point).
+void interpolation_weights(const double* y, std::int64_t n, const FftGrid& g,
+                           std::vector<std::int64_t>& box_of, std::vector<double>& weights) {
+    const auto un = static_cast<std::size_t>(n);
+    box_of.resize(2 * un);
+    weights.resize(6 * un);
     at::parallel_for(0, n, 1024, [&](std::int64_t b, std::int64_t e) {
         for (std::int64_t i = b; i < e; ++i) {
-            const double lx[2] = {y[2 * i] - lo_x, y[2 * i + 1] - lo_y};
+            const double lx[2] = {y[2 * i] - g.lo_x, y[2 * i + 1] - g.lo_y};
             for (int c = 0; c < 2; ++c) {
                 const auto bi = std::clamp<std::int64_t>(
-                    static_cast<std::int64_t>(std::floor(lx[c] / box)), 0, boxes - 1);
-                const double u = lx[c] / h - static_cast<double>(kNodesPerBox * bi);
+                    static_cast<std::int64_t>(std::floor(lx[c] / g.box)), 0, g.boxes - 1);
+                const double u = lx[c] / g.h - static_cast<double>(kNodesPerBox * bi);
                 const auto w = lagrange(u);
-                box_[2 * static_cast<std::size_t>(i) + static_cast<std::size_t>(c)] = bi;
+                box_of[2 * static_cast<std::size_t>(i) + static_cast<std::size_t>(c)] = bi;
                 for (std::size_t s = 0; s < 3; ++s)
-                    weights_[6 * static_cast<std::size_t>(i) + 3 * static_cast<std::size_t>(c) +
-                             s] = w[s];
+                    weights[6 * static_cast<std::size_t>(i) + 3 * static_cast<std::size_t>(c) + s] =
+                        w[s];
             }
         }
     });
+}
 
-    // Spread: partition p covers points [n p / P, n (p + 1) / P).
-    grid_.assign(static_cast<std::size_t>(kPartitions) * cells, 0.0);
+/// The unit charges spread onto the nodes: partition p covers points [n p / P, n (p + 1) / P)
+/// on its own grid in `partial` (kPartitions x cells), and the partial grids are summed in
+/// partition order into `charges`.
+void spread_charges(std::int64_t n, const FftGrid& g, const std::vector<std::int64_t>& box_of,
+                    const std::vector<double>& weights, std::vector<double>& partial,
+                    std::vector<float>& charges) {
+    const std::size_t cells = g.cells;
+    partial.assign(static_cast<std::size_t>(kPartitions) * cells, 0.0);
     at::parallel_for(0, kPartitions, 1, [&](std::int64_t pb, std::int64_t pe) {
         for (std::int64_t p = pb; p < pe; ++p) {
-            double* g = grid_.data() + static_cast<std::size_t>(p) * cells;
+            double* grid = partial.data() + static_cast<std::size_t>(p) * cells;
             for (std::int64_t i = n * p / kPartitions; i < n * (p + 1) / kPartitions; ++i) {
                 const auto ui = static_cast<std::size_t>(i);
-                const double* wx = weights_.data() + 6 * ui;
+                const double* wx = weights.data() + 6 * ui;
                 const double* wy = wx + 3;
-                const std::int64_t r0 = kNodesPerBox * box_[2 * ui + 1];
-                const std::int64_t c0 = kNodesPerBox * box_[2 * ui];
+                const std::int64_t r0 = kNodesPerBox * box_of[2 * ui + 1];
+                const std::int64_t c0 = kNodesPerBox * box_of[2 * ui];
                 for (std::int64_t a = 0; a < 3; ++a) {
                     for (std::int64_t bb = 0; bb < 3; ++bb)
-                        g[static_cast<std::size_t>((r0 + a) * nodes + c0 + bb)] += wy[a] * wx[bb];
+                        grid[static_cast<std::size_t>((r0 + a) * g.nodes + c0 + bb)] +=
+                            wy[a] * wx[bb];
                 }
             }
         }
     });
-    charges_.resize(cells);
+    charges.resize(cells);
     at::parallel_for(
         0, static_cast<std::int64_t>(cells), 4096, [&](std::int64_t b, std::int64_t e) {
             for (auto t = static_cast<std::size_t>(b); t < static_cast<std::size_t>(e); ++t) {
-                double s = grid_[t];
+                double s = partial[t];
                 for (std::size_t p = 1; p < static_cast<std::size_t>(kPartitions); ++p)
-                    s += grid_[p * cells + t];
-                charges_[t] = static_cast<float>(s);
+                    s += partial[p * cells + t];
+                charges[t] = static_cast<float>(s);
             }
         });
+}
 
-    // Convolution by FFT, pruned (only the `nodes` non-zero rows and columns of the zero-padded
-    // grid are transformed in, and only `nodes` rows and columns come out), each pass over fixed
-    // slices of rows or columns: rfft of the rows, fft of the columns, product with the kernels,
-    // inverse fft of the columns, inverse rfft of the rows.
+/// fn(begin, count) on kSlices fixed slices of [0, total), the slices run in parallel.
+template <typename Fn> void for_slices(std::int64_t total, const Fn& fn) {
+    at::parallel_for(0, kSlices, 1, [&](std::int64_t sb, std::int64_t se) {
+        for (std::int64_t s = sb; s < se; ++s) {
+            const std::int64_t b = total * s / kSlices;
+            const std::int64_t e = total * (s + 1) / kSlices;
+            if (e > b) fn(b, e - b);
+        }
+    });
+}
+
+/// The three potentials (kKernels x nodes x nodes floats) of the charges, by FFT convolution
+/// with the kernels' spectrum `kernel_hat` (kKernels x fft_n x (fft_n / 2 + 1)). Pruned: only the
+/// `nodes` non-zero rows and columns of the zero-padded grid are transformed in, and only `nodes`
+/// rows and columns come out; each pass runs over fixed slices of rows or columns: rfft of the
+/// rows, fft of the columns, product with the kernels, inverse fft of the columns, inverse rfft
+/// of the rows.
+torch::Tensor convolve(const FftGrid& g, std::vector<float>& charges_buf,
+                       std::vector<std::complex<float>>& kernel_hat_buf) {
+    const std::int64_t nodes = g.nodes;
+    const std::int64_t fft_n = g.fft_n;
     const std::int64_t freqs = fft_n / 2 + 1;
-    if (boxes != kernel_boxes_ || box != kernel_box_) {
-        kernel_spectrum(boxes, box, kernel_hat_);
-        kernel_boxes_ = boxes;
-        kernel_box_ = box;
-    }
     const torch::Tensor kernel_hat =
-        torch::from_blob(kernel_hat_.data(), {kKernels, fft_n, freqs}, torch::kComplexFloat);
-    const torch::Tensor charges = torch::from_blob(charges_.data(), {nodes, nodes}, torch::kFloat);
+        torch::from_blob(kernel_hat_buf.data(), {kKernels, fft_n, freqs}, torch::kComplexFloat);
+    const torch::Tensor charges =
+        torch::from_blob(charges_buf.data(), {nodes, nodes}, torch::kFloat);
     const torch::Tensor rows = torch::empty({nodes, freqs}, torch::kComplexFloat);
     const torch::Tensor mixed = torch::empty({kKernels, nodes, freqs}, torch::kComplexFloat);
     const torch::Tensor pot = torch::empty({kKernels, nodes, nodes}, torch::kFloat);
-    auto slices = [](std::int64_t total, const auto& fn) {
-        at::parallel_for(0, kSlices, 1, [&](std::int64_t sb, std::int64_t se) {
-            for (std::int64_t s = sb; s < se; ++s) {
-                const std::int64_t b = total * s / kSlices;
-                const std::int64_t e = total * (s + 1) / kSlices;
-                if (e > b) fn(b, e - b);
-            }
-        });
-    };
-    slices(nodes, [&](std::int64_t b, std::int64_t m) {
+    for_slices(nodes, [&](std::int64_t b, std::int64_t m) {
         rows.narrow(0, b, m).copy_(torch::fft::rfft(charges.narrow(0, b, m), fft_n, -1));
     });
-    slices(freqs, [&](std::int64_t b, std::int64_t m) {
+    for_slices(freqs, [&](std::int64_t b, std::int64_t m) {
         const torch::Tensor spec = torch::fft::fft(rows.narrow(1, b, m), fft_n, 0);
         const torch::Tensor prod = spec.unsqueeze(0) * kernel_hat.narrow(2, b, m);
         mixed.narrow(2, b, m).copy_(torch::fft::ifft(prod, fft_n, 1).narrow(1, 0, nodes));
     });
-    slices(nodes, [&](std::int64_t b, std::int64_t m) {
+    for_slices(nodes, [&](std::int64_t b, std::int64_t m) {
         pot.narrow(1, b, m).copy_(
             torch::fft::irfft(mixed.narrow(1, b, m), fft_n, -1).narrow(-1, 0, nodes));
     });
-    const float* pp = pot.data_ptr<float>();
+    return pot;
+}
 
-    // Gather per point.
-    z_.resize(un);
+/// The potentials interpolated back to each point: the force into neg, sum_j w_ij into z (its
+/// own node's 1 removed); returns the z summed in point order.
+double gather(std::int64_t n, const FftGrid& g, const torch::Tensor& pot,
+              const std::vector<std::int64_t>& box_of, const std::vector<double>& weights,
+              std::vector<double>& z, double* neg) {
+    const float* pp = pot.data_ptr<float>();
+    const std::size_t cells = g.cells;
+    z.resize(static_cast<std::size_t>(n));
     at::parallel_for(0, n, 1024, [&](std::int64_t b, std::int64_t e) {
         for (std::int64_t i = b; i < e; ++i) {
             const auto ui = static_cast<std::size_t>(i);
-            const double* wx = weights_.data() + 6 * ui;
+            const double* wx = weights.data() + 6 * ui;
             const double* wy = wx + 3;
-            const std::int64_t r0 = kNodesPerBox * box_[2 * ui + 1];
-            const std::int64_t c0 = kNodesPerBox * box_[2 * ui];
+            const std::int64_t r0 = kNodesPerBox * box_of[2 * ui + 1];
+            const std::int64_t c0 = kNodesPerBox * box_of[2 * ui];
             double phi[kKernels] = {0.0, 0.0, 0.0};
             for (std::int64_t a = 0; a < 3; ++a) {
                 for (std::int64_t bb = 0; bb < 3; ++bb) {
                     const double w = wy[a] * wx[bb];
-                    const auto cell = static_cast<std::size_t>((r0 + a) * nodes + c0 + bb);
+                    const auto cell = static_cast<std::size_t>((r0 + a) * g.nodes + c0 + bb);
                     for (std::size_t k = 0; k < kKernels; ++k)
                         phi[k] += w * static_cast<double>(pp[k * cells + cell]);
                 }
             }
             neg[2 * i] = phi[1];
             neg[2 * i + 1] = phi[2];
-            z_[ui] = phi[0] - 1.0;
+            z[ui] = phi[0] - 1.0;
         }
     });
     double zsum = 0.0;
-    for (const double v : z_) zsum += v;
+    for (const double v : z) zsum += v;
     return zsum;
+}
+
+} // namespace
+
+double FftRepulsion::operator()(const double* y, std::int64_t n, double* neg) {
+    torch::NoGradGuard no_grad;
+    const FftGrid g = fft_grid(y, n);
+    // Measured on 2 cores: one FFT iteration costs about as much as 40 fft_n^2 exact pairs.
+    constexpr double kGridCostPerCell = 40.0;
+    if (exact_when_cheaper_ && static_cast<double>(n) * static_cast<double>(n) <=
+                                   kGridCostPerCell * static_cast<double>(g.fft_n * g.fft_n))
+        return repulsion_exact(y, n, neg);
+    interpolation_weights(y, n, g, box_, weights_);
+    spread_charges(n, g, box_, weights_, grid_, charges_);
+    if (g.boxes != kernel_boxes_ || g.box != kernel_box_) {
+        kernel_spectrum(g.boxes, g.box, kernel_hat_);
+        kernel_boxes_ = g.boxes;
+        kernel_box_ = g.box;
+    }
+    const torch::Tensor pot = convolve(g, charges_, kernel_hat_);
+    return gather(n, g, pot, box_, weights_, z_, neg);
 }
 
 } // namespace sp::tsne_detail

@@ -49,17 +49,8 @@ QuadTree build_tree(const double* y, std::int64_t n) {
     const auto un = static_cast<std::size_t>(n);
     t.order.resize(un);
     for (std::size_t i = 0; i < un; ++i) t.order[i] = static_cast<std::int64_t>(i);
-    double lo_x = std::numeric_limits<double>::infinity();
-    double lo_y = lo_x;
-    double hi_x = -lo_x;
-    double hi_y = -lo_x;
-    for (std::int64_t i = 0; i < n; ++i) {
-        lo_x = std::min(lo_x, y[2 * i]);
-        hi_x = std::max(hi_x, y[2 * i]);
-        lo_y = std::min(lo_y, y[2 * i + 1]);
-        hi_y = std::max(hi_y, y[2 * i + 1]);
-    }
-    const double side = std::max({hi_x - lo_x, hi_y - lo_y, 1e-300}) * (1.0 + 1e-9);
+    const MapBounds box = map_bounds(y, n);
+    const double side = std::max({box.hi_x - box.lo_x, box.hi_y - box.lo_y, 1e-300}) * (1.0 + 1e-9);
     struct Pending {
         std::int64_t node;
         double x0;
@@ -71,7 +62,7 @@ QuadTree build_tree(const double* y, std::int64_t n) {
     t.nodes[0].size = side;
     t.nodes[0].begin = 0;
     t.nodes[0].end = n;
-    std::vector<Pending> stack{{0, lo_x, lo_y, 0}};
+    std::vector<Pending> stack{{0, box.lo_x, box.lo_y, 0}};
     std::vector<std::int64_t> scratch;
     while (!stack.empty()) {
         const Pending cur = stack.back();
@@ -137,6 +128,21 @@ QuadTree build_tree(const double* y, std::int64_t n) {
 }
 
 } // namespace
+
+MapBounds map_bounds(const double* y, std::int64_t n) {
+    MapBounds b;
+    b.lo_x = std::numeric_limits<double>::infinity();
+    b.lo_y = b.lo_x;
+    b.hi_x = -b.lo_x;
+    b.hi_y = -b.lo_x;
+    for (std::int64_t i = 0; i < n; ++i) {
+        b.lo_x = std::min(b.lo_x, y[2 * i]);
+        b.hi_x = std::max(b.hi_x, y[2 * i]);
+        b.lo_y = std::min(b.lo_y, y[2 * i + 1]);
+        b.hi_y = std::max(b.hi_y, y[2 * i + 1]);
+    }
+    return b;
+}
 
 double repulsion_exact(const double* y, std::int64_t n, double* neg) {
     std::vector<double> z(static_cast<std::size_t>(n), 0.0);

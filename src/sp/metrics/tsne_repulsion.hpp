@@ -11,6 +11,17 @@
 
 namespace sp::tsne_detail {
 
+/// The bounding box of the map's points.
+struct MapBounds {
+    double lo_x = 0.0;
+    double lo_y = 0.0;
+    double hi_x = 0.0;
+    double hi_y = 0.0;
+};
+
+/// The bounding box of the n points of `y` (n >= 1), coordinates visited in point order.
+MapBounds map_bounds(const double* y, std::int64_t n);
+
 double repulsion_exact(const double* y, std::int64_t n, double* neg);
 
 double repulsion_barnes_hut(const double* y, std::int64_t n, double theta, double* neg);

@@ -3,7 +3,6 @@
 #include "sp/mpi/native.hpp"
 #include "sp/util/log.hpp"
 
-#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <numeric>
@@ -45,6 +44,14 @@ struct Comm::State {
 
     void check(int code, const char* function) const { detail::check(code, function, rank, size); }
 
+    /// `value` reduced over the ranks with MPI_LAND or MPI_LOR.
+    bool reduce_flag(bool value, MPI_Op op) const {
+        const int mine = value ? 1 : 0;
+        int result = 0;
+        check(MPI_Allreduce(&mine, &result, 1, MPI_INT, op, comm), "MPI_Allreduce");
+        return result != 0;
+    }
+
     /// Owns `comm` from the start, so that it is freed even if a later call here fails; sets
     /// MPI_ERRORS_RETURN and reads rank and size. The ranks given are for error messages only.
     static std::unique_ptr<State> adopt(MPI_Comm comm, int rank_for_errors, int size_for_errors);
@@ -63,12 +70,6 @@ Comm::State::~State() {
 }
 
 namespace {
-
-// MPI counts are ints: larger buffers are moved in pieces of this many bytes.
-constexpr std::size_t kMaxChunk = std::size_t{1} << 30;
-
-int source_arg(int source) { return source == kAnySource ? MPI_ANY_SOURCE : source; }
-int tag_arg(int tag) { return tag == kAnyTag ? MPI_ANY_TAG : tag; }
 
 MPI_Op to_mpi(Op op) {
     switch (op) {
@@ -89,12 +90,6 @@ int checked_count(std::size_t bytes, const char* function, int rank, int size) {
                        " bytes is more than one MPI message can hold (INT_MAX)");
     }
     return static_cast<int>(bytes);
-}
-
-Status to_status(const MPI_Status& status, int rank, int size) {
-    int count = 0;
-    detail::check(MPI_Get_count(&status, MPI_BYTE, &count), "MPI_Get_count", rank, size);
-    return Status{status.MPI_SOURCE, status.MPI_TAG, static_cast<std::size_t>(count)};
 }
 
 } // namespace
@@ -151,16 +146,6 @@ Comm Comm::world() {
     return result;
 }
 
-Comm Comm::dup() const {
-    const State& s = state();
-    MPI_Comm comm = MPI_COMM_NULL;
-    s.check(MPI_Comm_dup(s.comm, &comm), "MPI_Comm_dup");
-    Comm copy(State::adopt(comm, s.rank, s.size));
-    copy.state_->local_rank = s.local_rank;
-    copy.state_->local_size = s.local_size;
-    return copy;
-}
-
 Comm Comm::split_node() const {
     const State& s = state();
     MPI_Comm comm = MPI_COMM_NULL;
@@ -177,35 +162,9 @@ int Comm::size() const { return state().size; }
 int Comm::local_rank() const { return state().local_rank; }
 int Comm::local_size() const { return state().local_size; }
 
-std::string Comm::processor_name() const {
-    const State& s = state();
-    char name[MPI_MAX_PROCESSOR_NAME];
-    int length = 0;
-    s.check(MPI_Get_processor_name(name, &length), "MPI_Get_processor_name");
-    return std::string(name, static_cast<std::size_t>(length));
-}
-
 void Comm::barrier() const {
     const State& s = state();
     s.check(MPI_Barrier(s.comm), "MPI_Barrier");
-}
-
-void Comm::broadcast_bytes(void* data, std::size_t bytes, int root) const {
-    const State& s = state();
-    auto* p = static_cast<char*>(data);
-    while (bytes > 0) {
-        const std::size_t chunk = std::min(bytes, kMaxChunk);
-        s.check(MPI_Bcast(p, static_cast<int>(chunk), MPI_BYTE, root, s.comm), "MPI_Bcast");
-        p += chunk;
-        bytes -= chunk;
-    }
-}
-
-void Comm::broadcast(std::string& value, int root) const {
-    auto length = static_cast<std::uint64_t>(value.size());
-    broadcast_bytes(&length, sizeof length, root);
-    value.resize(static_cast<std::size_t>(length));
-    broadcast_bytes(value.data(), value.size(), root);
 }
 
 std::vector<std::string> Comm::gather(const std::string& value, int root) const {
@@ -258,81 +217,9 @@ std::int64_t Comm::allreduce(std::int64_t value, Op op) const {
     return result;
 }
 
-double Comm::allreduce(double value, Op op) const {
-    const State& s = state();
-    double result = 0.0;
-    s.check(MPI_Allreduce(&value, &result, 1, MPI_DOUBLE, to_mpi(op), s.comm), "MPI_Allreduce");
-    return result;
-}
+bool Comm::all_of(bool value) const { return state().reduce_flag(value, MPI_LAND); }
 
-bool Comm::all_of(bool value) const {
-    const State& s = state();
-    int mine = value ? 1 : 0;
-    int result = 0;
-    s.check(MPI_Allreduce(&mine, &result, 1, MPI_INT, MPI_LAND, s.comm), "MPI_Allreduce");
-    return result != 0;
-}
-
-bool Comm::any_of(bool value) const {
-    const State& s = state();
-    int mine = value ? 1 : 0;
-    int result = 0;
-    s.check(MPI_Allreduce(&mine, &result, 1, MPI_INT, MPI_LOR, s.comm), "MPI_Allreduce");
-    return result != 0;
-}
-
-void Comm::send(const std::string& message, int dest, int tag) const {
-    const State& s = state();
-    const int count = checked_count(message.size(), "MPI_Send", s.rank, s.size);
-    s.check(MPI_Send(message.data(), count, MPI_BYTE, dest, tag, s.comm), "MPI_Send");
-}
-
-void Comm::send(std::int64_t value, int dest, int tag) const {
-    const State& s = state();
-    s.check(MPI_Send(&value, 1, MPI_INT64_T, dest, tag, s.comm), "MPI_Send");
-}
-
-std::string Comm::recv_string(int source, int tag, Status* status) const {
-    const State& s = state();
-    // A matched probe (MPI_Mprobe/MPI_Mrecv) ties the size we read to the message we receive,
-    // even with wildcards.
-    MPI_Message message = MPI_MESSAGE_NULL;
-    MPI_Status probed;
-    s.check(MPI_Mprobe(source_arg(source), tag_arg(tag), s.comm, &message, &probed), "MPI_Mprobe");
-    const Status found = to_status(probed, s.rank, s.size);
-    std::string value(found.bytes, '\0');
-    s.check(MPI_Mrecv(value.data(), static_cast<int>(found.bytes), MPI_BYTE, &message,
-                      MPI_STATUS_IGNORE),
-            "MPI_Mrecv");
-    if (status != nullptr) *status = found;
-    return value;
-}
-
-std::int64_t Comm::recv_int64(int source, int tag, Status* status) const {
-    const State& s = state();
-    std::int64_t value = 0;
-    MPI_Status received;
-    s.check(MPI_Recv(&value, 1, MPI_INT64_T, source_arg(source), tag_arg(tag), s.comm, &received),
-            "MPI_Recv");
-    if (status != nullptr) *status = to_status(received, s.rank, s.size);
-    return value;
-}
-
-Status Comm::probe(int source, int tag) const {
-    const State& s = state();
-    MPI_Status found;
-    s.check(MPI_Probe(source_arg(source), tag_arg(tag), s.comm, &found), "MPI_Probe");
-    return to_status(found, s.rank, s.size);
-}
-
-std::optional<Status> Comm::iprobe(int source, int tag) const {
-    const State& s = state();
-    int flag = 0;
-    MPI_Status found;
-    s.check(MPI_Iprobe(source_arg(source), tag_arg(tag), s.comm, &flag, &found), "MPI_Iprobe");
-    if (flag == 0) return std::nullopt;
-    return to_status(found, s.rank, s.size);
-}
+bool Comm::any_of(bool value) const { return state().reduce_flag(value, MPI_LOR); }
 
 void Comm::abort(int code) const {
     const State& s = state();

@@ -5,27 +5,14 @@
 
 #include "sp/util/error.hpp"
 
-#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <memory>
-#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 namespace sp::mpi {
-
-/// Wildcards for recv/probe/iprobe: any sending rank, any tag (MPI_ANY_SOURCE, MPI_ANY_TAG).
-inline constexpr int kAnySource = -1;
-inline constexpr int kAnyTag = -1;
-
-/// What a probe found, or what a receive got: the sender, the tag and the size in bytes.
-struct Status {
-    int source = -1;
-    int tag = -1;
-    std::size_t bytes = 0;
-};
 
 /// Reduction operations for allreduce.
 enum class Op { sum, min, max };
@@ -34,11 +21,12 @@ namespace detail {
 struct Access;
 } // namespace detail
 
-/// An MPI communicator owned by sp. Move-only: moving leaves the source null; copying is the
-/// explicit collective dup(). The destructor frees the communicator (MPI_Comm_free) if MPI is not
+/// An MPI communicator owned by sp: the collectives the sweep uses (gather of outcomes, any_of of
+/// flags, the node split for threads per rank). Move-only: moving leaves the source null; there
+/// is no copy. The destructor frees the communicator (MPI_Comm_free) if MPI is not
 /// finalized yet, and never throws. Every operation throws MpiError on an MPI failure, with the
-/// MPI function, MPI's error text and the rank ("MPI_Send failed on rank 1 of 2: MPI_ERR_RANK:
-/// invalid rank"); the communicator stays usable afterwards. Operations on a null Comm throw
+/// MPI function, MPI's error text and the rank ("MPI_Gatherv failed on rank 1 of 2: MPI_ERR_ROOT:
+/// invalid root"); the communicator stays usable afterwards. Operations on a null Comm throw
 /// InternalError. Operations marked collective must be called by every rank, in the same order;
 /// so must the destructor and move-assignment of a non-null Comm (MPI_Comm_free is collective).
 class Comm {
@@ -58,10 +46,6 @@ class Comm {
     Comm(const Comm&) = delete;
     Comm& operator=(const Comm&) = delete;
 
-    /// An independent communicator over the same ranks (MPI_Comm_dup): messages on one never
-    /// match receives on the other.
-    /// \note collective
-    Comm dup() const;
     /// The ranks of this communicator that share this node's memory (MPI_Comm_split_type with
     /// MPI_COMM_TYPE_SHARED), ordered as in this communicator.
     /// \note collective
@@ -77,33 +61,9 @@ class Comm {
     int local_rank() const;
     /// The number of ranks on this node (cached when the Comm was made).
     int local_size() const;
-    /// MPI_Get_processor_name: the node's name, usually its hostname.
-    std::string processor_name() const;
-
     /// Waits until every rank has called it.
     /// \note collective
     void barrier() const;
-
-    /// Replaces `value` on every rank by its value on `root`; any length, empty included.
-    /// \note collective
-    void broadcast(std::string& value, int root) const;
-    /// Replaces `value` on every rank by its bytes on `root`. T must be trivially copyable and
-    /// have the same layout on every rank (one build of sp everywhere).
-    /// \note collective
-    template <class T> void broadcast(T& value, int root) const {
-        static_assert(std::is_trivially_copyable_v<T>, "broadcast needs a trivially copyable T");
-        broadcast_bytes(&value, sizeof(T), root);
-    }
-    /// Replaces `values` on every rank (size and contents) by `values` on `root`.
-    /// \note collective
-    template <class T> void broadcast(std::vector<T>& values, int root) const {
-        static_assert(std::is_trivially_copyable_v<T> && !std::is_same_v<T, bool>,
-                      "broadcast needs a vector of a trivially copyable T other than bool");
-        auto count = static_cast<std::uint64_t>(values.size());
-        broadcast_bytes(&count, sizeof count, root);
-        values.resize(static_cast<std::size_t>(count));
-        broadcast_bytes(values.data(), values.size() * sizeof(T), root);
-    }
 
     /// Every rank's `value`, in rank order, on `root`; an empty vector on the other ranks.
     /// Throws MpiError if the strings add up to more than INT_MAX bytes (on every rank alike).
@@ -129,31 +89,12 @@ class Comm {
         }
         return allreduce(static_cast<std::int64_t>(value), op);
     }
-    /// The sum, minimum or maximum of `value` over all ranks, on every rank. The order in which
-    /// MPI adds doubles is its own: a sum may differ in the last bits between rank counts.
-    /// \note collective
-    double allreduce(double value, Op op) const;
     /// True on every rank if `value` is true on every rank (MPI_LAND).
     /// \note collective
     bool all_of(bool value) const;
     /// True on every rank if `value` is true on some rank (MPI_LOR).
     /// \note collective
     bool any_of(bool value) const;
-
-    /// Sends `message` to rank `dest` with `tag` (blocking; MPI_Send's buffering rules apply).
-    void send(const std::string& message, int dest, int tag) const;
-    /// Sends one int64 to rank `dest` with `tag`.
-    void send(std::int64_t value, int dest, int tag) const;
-    /// Receives a string from `source` (or kAnySource) with `tag` (or kAnyTag), of whatever
-    /// length was sent; fills `status` if given.
-    std::string recv_string(int source, int tag, Status* status = nullptr) const;
-    /// Receives one int64 from `source` (or kAnySource) with `tag` (or kAnyTag); a message of
-    /// another size throws MpiError (MPI_ERR_TRUNCATE); fills `status` if given.
-    std::int64_t recv_int64(int source, int tag, Status* status = nullptr) const;
-    /// Waits for a matching message and describes it without receiving it (MPI_Probe).
-    Status probe(int source = kAnySource, int tag = kAnyTag) const;
-    /// Describes a matching message if one has arrived, else nullopt; never waits (MPI_Iprobe).
-    std::optional<Status> iprobe(int source = kAnySource, int tag = kAnyTag) const;
 
     /// Ends every process of this communicator's job with exit status `code` (MPI_Abort).
     [[noreturn]] void abort(int code) const;
@@ -164,7 +105,6 @@ class Comm {
 
     explicit Comm(std::unique_ptr<State> state) noexcept;
     const State& state() const;
-    void broadcast_bytes(void* data, std::size_t bytes, int root) const;
 
     std::unique_ptr<State> state_;
 };

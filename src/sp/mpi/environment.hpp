@@ -23,9 +23,11 @@ const char* to_string(ThreadLevel level) noexcept;
 /// one that initialised it. If MPI was already initialised by someone else, it adopts that state
 /// and leaves MPI running. One instance per process: a second one while the first lives throws
 /// InternalError, and one after MPI was finalized throws MpiError (MPI cannot restart).
-/// \note collective: all ranks construct it and all ranks destroy it. A rank that fails while the
-/// others may be blocked in a collective should call `world().abort(code)` instead of unwinding
-/// into the destructor: MPI_Finalize would wait for the others.
+/// \note collective: all ranks construct it and all ranks destroy it. The destructor's
+/// MPI_Finalize waits for every rank of the job (Open MPI), so a rank that throws while the
+/// others still work or wait in a collective blocks there; `world().abort(code)` ends the whole
+/// job instead. sp_sweep does not call abort: a replicate's failure is caught and recorded, and
+/// the sweep's collectives come after every rank's work loop.
 class Environment {
   public:
     /// Initialises MPI without command-line arguments.

@@ -1,14 +1,12 @@
 #include "sp/plan/plan.hpp"
 
-#include "sp/data/facts.hpp"
+#include "sp/config/dataset_facts.hpp"
 #include "sp/util/error.hpp"
-#include "sp/util/hash.hpp"
 #include "sp/util/rng.hpp"
 #include "sp/util/strings.hpp"
 
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
 #include <map>
 #include <numeric>
 #include <set>
@@ -49,7 +47,7 @@ void validate_against_dataset(const Experiment& e, const SourceMap& sources, Dia
                          std::to_string(v.size()) + " values");
         }
     }
-    if (e.al.strategy != "baseline") {
+    if (e.al.strategy != Strategy::baseline) {
         const std::int64_t n = effective_train_size(e.dataset);
         if (e.al.initial >= n) {
             diag.add(where("al.initial"), "al.initial",
@@ -86,31 +84,9 @@ SeedStreams derive_seeds(std::uint64_t sweep_seed, std::uint64_t replicate_seed,
     return out;
 }
 
-std::string identity_text(const Experiment& e, std::uint64_t sweep_seed,
-                          std::uint64_t replicate_seed) {
-    std::string out;
-    for (const auto& f : fields()) {
-        if (f.identity) {
-            out += f.key + " = " + value_to_toml(f.get(e)) + "\n";
-        } else if (f.key == "model.pretrained") {
-            // Which weights, not where they are: the file name enters, the directory does not.
-            const std::string base = std::filesystem::path(e.model.pretrained).filename().string();
-            out += f.key + " = " + value_to_toml(Value{base}) + "\n";
-        }
-    }
-    out += "sweep.seed = " + std::to_string(sweep_seed) + "\n";
-    out += "replicate.seed = " + std::to_string(replicate_seed) + "\n";
-    return out;
-}
-
-std::string replicate_id(const Experiment& e, std::uint64_t sweep_seed,
-                         std::uint64_t replicate_seed) {
-    return sha256_hex(identity_text(e, sweep_seed, replicate_seed), 8);
-}
-
 std::vector<std::int64_t> labelled_sizes(const Experiment& e) {
     const std::int64_t n = effective_train_size(e.dataset);
-    if (e.al.strategy == "baseline") return {n};
+    if (e.al.strategy == Strategy::baseline) return {n};
     std::vector<std::int64_t> sizes;
     std::int64_t labelled = std::min(e.al.initial, n);
     sizes.push_back(labelled);
@@ -134,14 +110,14 @@ double estimate_cost(const Experiment& e) {
     constexpr double kForward = 1.0 / 3.0;
     const auto sizes = labelled_sizes(e);
     const double epochs = static_cast<double>(
-        e.al.strategy != "baseline" && e.al.epochs > 0 ? e.al.epochs : e.train.epochs);
+        e.al.strategy != Strategy::baseline && e.al.epochs > 0 ? e.al.epochs : e.train.epochs);
     double images = 0;
     for (std::size_t r = 0; r < sizes.size(); ++r) {
         const auto labelled = static_cast<double>(sizes[r]);
         images += labelled * epochs + n_eval * kForward * epochs; // training + per-epoch eval
         if (r + 1 < sizes.size()) {
             const double passes =
-                e.al.strategy == "bald" ? static_cast<double>(e.al.mc_samples) : 1.0;
+                e.al.strategy == Strategy::bald ? static_cast<double>(e.al.mc_samples) : 1.0;
             images += (n_train - labelled) * kForward * passes; // scoring the unlabelled pool
         }
     }
@@ -273,8 +249,8 @@ std::string format_plan(const Plan& plan) {
             const std::string& label = r.coordinates[a].second;
             const bool as_dataset =
                 (name == "dataset" || name == "dataset.name") && label == r.config.dataset.name;
-            const bool as_strategy =
-                (name == "strategy" || name == "al.strategy") && label == r.config.al.strategy;
+            const bool as_strategy = (name == "strategy" || name == "al.strategy") &&
+                                     label == enum_name(r.config.al.strategy);
             if (!as_dataset && !as_strategy) {
                 redundant = false;
                 break;
@@ -290,7 +266,8 @@ std::string format_plan(const Plan& plan) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& r : plan.replicates) {
         std::vector<std::string> row = {std::to_string(r.index + 1), r.id, r.config.dataset.name,
-                                        r.config.al.strategy, std::to_string(r.seed)};
+                                        std::string(enum_name(r.config.al.strategy)),
+                                        std::to_string(r.seed)};
         for (std::size_t a : shown) row.push_back(r.coordinates[a].second);
         row.push_back(std::to_string(r.rank));
         row.push_back(fixed(r.cost, 2));
@@ -355,7 +332,7 @@ std::string format_plan_tsv(const Plan& plan) {
     for (const auto& r : plan.replicates) {
         std::vector<std::string> row = {
             std::to_string(r.index + 1),     r.id,
-            r.config.dataset.name,           r.config.al.strategy,
+            r.config.dataset.name,           std::string(enum_name(r.config.al.strategy)),
             std::to_string(r.seed),          std::to_string(r.seeds.pool),
             std::to_string(r.seeds.init),    std::to_string(r.seeds.data),
             std::to_string(r.seeds.dropout), std::to_string(r.seeds.tsne),

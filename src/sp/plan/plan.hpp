@@ -8,6 +8,7 @@
 /// order of keys or axes in the file, on the rank count, or on the order of execution.
 
 #include "sp/config/sweep.hpp"
+#include "sp/plan/identity.hpp" // replicate_id, the one definition of identity
 
 #include <cstdint>
 #include <string>
@@ -45,7 +46,7 @@ SeedStreams derive_seeds(std::uint64_t sweep_seed, std::uint64_t replicate_seed,
 
 /// One replicate: a fully resolved experiment and its seeds.
 struct Replicate {
-    std::string id;        ///< 16 hex digits: SHA-256 of identity_text()
+    std::string id;        ///< replicate_id(): 16 hex digits of SHA-256 (plan/identity.hpp)
     std::size_t index = 0; ///< position in the plan's listing
     std::vector<std::pair<std::string, std::string>> coordinates; ///< axis -> label, by axis name
     std::uint64_t seed = 0; ///< the replicate seed (a value of sweep.seeds)
@@ -71,15 +72,6 @@ struct Plan {
 /// Expands and validates the grid; throws ConfigError listing every problem (cross-key rules,
 /// values beyond the dataset, replicates that resolve to the same configuration).
 Plan make_plan(const Sweep& sweep, int ranks = 1);
-
-/// The text whose SHA-256 is the ID: `key = value` lines for every identity key, sorted, then
-/// the sweep seed and replicate seed. Paths enter by file name only (moving data keeps IDs).
-std::string identity_text(const Experiment& e, std::uint64_t sweep_seed,
-                          std::uint64_t replicate_seed);
-
-/// First 8 bytes of SHA-256(identity_text), as 16 lower-case hex digits.
-std::string replicate_id(const Experiment& e, std::uint64_t sweep_seed,
-                         std::uint64_t replicate_seed);
 
 /// The replicate's fully resolved configuration as a sweep file of exactly that one replicate:
 /// parsing it back gives the same ID (recorded in every result file as provenance).

@@ -1,10 +1,9 @@
 #include "sp/stats/reduce.hpp"
 
-#include "sp/config/fields.hpp"
 #include "sp/config/sweep.hpp"
-#include "sp/config/value.hpp"
 #include "sp/io/atomic.hpp"
 #include "sp/io/h5.hpp"
+#include "sp/plan/identity.hpp"
 #include "sp/util/error.hpp"
 #include "sp/util/version.hpp"
 
@@ -14,6 +13,7 @@
 #include <ctime>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -30,21 +30,6 @@ struct ReplicateRow {
     Experiment config;
     std::map<std::string, double> values;
 };
-
-bool in_context(const std::string& key) {
-    return key.rfind("al.", 0) != 0 && key != "train.shuffle";
-}
-
-/// `key = value` lines of the identity keys, sorted by key; `context_only` drops the keys a
-/// strategy may change.
-std::string identity_text(const Experiment& e, bool context_only) {
-    std::string out;
-    for (const Field& f : fields()) {
-        if (!f.identity || (context_only && !in_context(f.key))) continue;
-        out += f.key + " = " + value_to_toml(f.get(e)) + "\n";
-    }
-    return out;
-}
 
 std::vector<std::string> h5_files(const std::string& dir) {
     std::error_code ec;
@@ -90,150 +75,212 @@ const std::vector<std::string>& headline() {
     return names;
 }
 
+/// The replicate in file `name` of `dir`, if it is a complete one; a failed replicate goes to
+/// `out.failed`, a file that is not a replicate result (or cannot be read) to `out.skipped`.
+std::optional<ReplicateRow> read_replicate(const std::string& dir, const std::string& name,
+                                           Reduction& out) {
+    const std::string path = dir + "/" + name;
+    try {
+        const h5::File f = h5::File::open(path);
+        if (!f.has_attribute("file_kind") ||
+            f.read_attribute<std::string>("file_kind") != "replicate") {
+            out.skipped.push_back(name);
+            return std::nullopt;
+        }
+        const std::string id = f.read_attribute<std::string>("replicate_id");
+        if (f.read_attribute<std::string>("status") != "complete") {
+            out.failed.push_back(id + ": " +
+                                 (f.has_attribute("error") ? f.read_attribute<std::string>("error")
+                                                           : std::string("no error recorded")));
+            return std::nullopt;
+        }
+        const h5::Group prov = f.open_group("/provenance");
+        ReplicateRow row;
+        row.id = id;
+        row.sweep_name = prov.read_attribute<std::string>("sweep_name");
+        row.seed = prov.read_attribute<std::uint64_t>("replicate_seed");
+        row.config = parse_sweep(prov.read_attribute<std::string>("config_toml"),
+                                 path + ":/provenance/config_toml")
+                         .base;
+        if (f.exists("/eval") && f.open_group("/eval").has_attribute("accuracy"))
+            row.values["accuracy"] = f.open_group("/eval").read_attribute<double>("accuracy");
+        if (f.exists("/metrics/scalars")) {
+            const h5::Group s = f.open_group("/metrics/scalars");
+            for (const std::string& m : s.attribute_names())
+                row.values[m] = s.read_attribute<double>(m);
+        }
+        return row;
+    } catch (const IoError& e) {
+        out.skipped.push_back(name + " (" + e.what() + ")");
+        return std::nullopt;
+    }
+}
+
+/// The complete replicates of `dir`, in file-name (replicate ID) order.
+std::vector<ReplicateRow> read_replicates(const std::string& dir, Reduction& out) {
+    std::vector<ReplicateRow> rows;
+    for (const std::string& name : h5_files(dir)) {
+        if (auto row = read_replicate(dir, name, out)) rows.push_back(std::move(*row));
+    }
+    return rows;
+}
+
+/// Every metric any replicate has: accuracy first, then the others sorted by name.
+std::vector<std::string> metric_order(const std::vector<ReplicateRow>& rows) {
+    std::set<std::string> names;
+    for (const ReplicateRow& row : rows) {
+        for (const auto& [m, v] : row.values) names.insert(m);
+    }
+    std::vector<std::string> out;
+    if (names.count("accuracy") != 0) out.emplace_back("accuracy");
+    for (const std::string& m : names) {
+        if (m != "accuracy") out.push_back(m);
+    }
+    return out;
+}
+
+/// Replicates of one condition, keyed by (sweep name, condition_key).
+using Groups = std::map<std::pair<std::string, std::string>, std::vector<const ReplicateRow*>>;
+
+Groups group_by_condition(const std::vector<ReplicateRow>& rows) {
+    Groups groups;
+    for (const ReplicateRow& row : rows)
+        groups[{row.sweep_name, condition_key(row.config)}].push_back(&row);
+    return groups;
+}
+
+/// The condition keys whose values differ between conditions: they make the labels.
+std::set<std::string> varying_keys(const Groups& groups) {
+    std::map<std::string, std::set<std::string>> seen;
+    for (const auto& [key, members] : groups) {
+        for (const auto& [k, value] : condition_settings(members.front()->config))
+            seen[k].insert(value);
+    }
+    std::set<std::string> varying;
+    for (const auto& [key, values] : seen) {
+        if (values.size() > 1) varying.insert(key);
+    }
+    return varying;
+}
+
+/// One condition from its replicates: labelled by the varying keys, seeds ascending.
+Condition make_condition(const std::pair<std::string, std::string>& key,
+                         const std::vector<const ReplicateRow*>& members,
+                         const std::set<std::string>& varying,
+                         const std::vector<std::string>& metrics) {
+    Condition c;
+    c.sweep_name = key.first;
+    c.identity = key.second;
+    const Experiment& e = members.front()->config;
+    c.strategy = e.al.strategy;
+    c.context = context_key(e);
+    for (const auto& [k, value] : condition_settings(e)) {
+        if (varying.count(k) != 0) c.label += (c.label.empty() ? "" : ", ") + k + "=" + value;
+    }
+    if (c.label.empty()) c.label = c.sweep_name;
+    std::vector<const ReplicateRow*> sorted = members;
+    std::sort(sorted.begin(), sorted.end(),
+              [](const ReplicateRow* a, const ReplicateRow* b) { return a->seed < b->seed; });
+    for (const ReplicateRow* row : sorted) {
+        c.seeds.push_back(row->seed);
+        c.ids.push_back(row->id);
+        for (const std::string& m : metrics) {
+            const auto it = row->values.find(m);
+            c.values[m].push_back(it == row->values.end() ? kNaN : it->second);
+        }
+    }
+    return c;
+}
+
+/// Conditions (same sweep, same condition key), sorted by sweep name, then label.
+std::vector<Condition> make_conditions(const std::vector<ReplicateRow>& rows,
+                                       const std::vector<std::string>& metrics) {
+    const Groups groups = group_by_condition(rows);
+    const std::set<std::string> varying = varying_keys(groups);
+    std::vector<Condition> out;
+    for (const auto& [key, members] : groups)
+        out.push_back(make_condition(key, members, varying, metrics));
+    std::sort(out.begin(), out.end(), [](const Condition& a, const Condition& b) {
+        return std::tie(a.sweep_name, a.label, a.identity) <
+               std::tie(b.sweep_name, b.label, b.identity);
+    });
+    return out;
+}
+
+std::vector<std::vector<stats::Summary>>
+summarize_conditions(const std::vector<Condition>& conditions,
+                     const std::vector<std::string>& metrics, std::int64_t bootstrap_resamples,
+                     std::uint64_t seed) {
+    std::vector<std::vector<stats::Summary>> out;
+    for (const Condition& c : conditions) {
+        std::vector<stats::Summary> per_metric;
+        for (const std::string& m : metrics)
+            per_metric.push_back(stats::summarize(c.values.at(m), 0.95, bootstrap_resamples, seed));
+        out.push_back(std::move(per_metric));
+    }
+    return out;
+}
+
+/// Condition a against b on the seeds both have, every metric; Holm across the metrics.
+Comparison compare(const std::vector<Condition>& conditions,
+                   const std::vector<std::string>& metrics, std::size_t a, std::size_t b,
+                   const std::string& kind) {
+    const Condition& ca = conditions[a];
+    const Condition& cb = conditions[b];
+    Comparison cmp;
+    cmp.a = a;
+    cmp.b = b;
+    cmp.kind = kind;
+    std::vector<double> t_p, w_p;
+    for (const std::string& m : metrics) {
+        std::vector<double> x, y;
+        for (std::size_t i = 0; i < ca.seeds.size(); ++i) {
+            const auto j = std::find(cb.seeds.begin(), cb.seeds.end(), ca.seeds[i]);
+            if (j == cb.seeds.end()) continue;
+            x.push_back(ca.values.at(m)[i]);
+            y.push_back(cb.values.at(m)[static_cast<std::size_t>(j - cb.seeds.begin())]);
+        }
+        cmp.tests.push_back(stats::paired_test(x, y));
+        t_p.push_back(cmp.tests.back().t_p);
+        w_p.push_back(cmp.tests.back().w_p);
+    }
+    cmp.t_p_holm = stats::holm(t_p);
+    cmp.w_p_holm = stats::holm(w_p);
+    return cmp;
+}
+
+/// Within a sweep and context: every strategy against baseline, and every strategy but
+/// baseline and random against random.
+std::vector<Comparison> pair_contrasts(const std::vector<Condition>& conditions,
+                                       const std::vector<std::string>& metrics) {
+    std::vector<Comparison> out;
+    for (std::size_t i = 0; i < conditions.size(); ++i) {
+        for (std::size_t j = 0; j < conditions.size(); ++j) {
+            const Condition& ci = conditions[i];
+            const Condition& cj = conditions[j];
+            if (i == j || ci.sweep_name != cj.sweep_name || ci.context != cj.context) continue;
+            if (cj.strategy == Strategy::baseline && ci.strategy != Strategy::baseline)
+                out.push_back(compare(conditions, metrics, i, j, "strategy_vs_baseline"));
+            else if (cj.strategy == Strategy::random && ci.strategy != Strategy::random &&
+                     ci.strategy != Strategy::baseline)
+                out.push_back(compare(conditions, metrics, i, j, "strategy_vs_random"));
+        }
+    }
+    return out;
+}
+
 } // namespace
 
 Reduction reduce_directory(const std::string& dir, std::int64_t bootstrap_resamples,
                            std::uint64_t seed) {
     Reduction out;
     out.directory = dir;
-    std::vector<ReplicateRow> rows;
-    std::set<std::string> metric_names;
-    for (const std::string& name : h5_files(dir)) {
-        const std::string path = dir + "/" + name;
-        try {
-            const h5::File f = h5::File::open(path);
-            if (!f.has_attribute("file_kind") ||
-                f.read_attribute<std::string>("file_kind") != "replicate") {
-                out.skipped.push_back(name);
-                continue;
-            }
-            const std::string id = f.read_attribute<std::string>("replicate_id");
-            if (f.read_attribute<std::string>("status") != "complete") {
-                out.failed.push_back(id + ": " +
-                                     (f.has_attribute("error")
-                                          ? f.read_attribute<std::string>("error")
-                                          : std::string("no error recorded")));
-                continue;
-            }
-            const h5::Group prov = f.open_group("/provenance");
-            ReplicateRow row;
-            row.id = id;
-            row.sweep_name = prov.read_attribute<std::string>("sweep_name");
-            row.seed = prov.read_attribute<std::uint64_t>("replicate_seed");
-            row.config = parse_sweep(prov.read_attribute<std::string>("config_toml"),
-                                     path + ":/provenance/config_toml")
-                             .base;
-            if (f.exists("/eval") && f.open_group("/eval").has_attribute("accuracy"))
-                row.values["accuracy"] = f.open_group("/eval").read_attribute<double>("accuracy");
-            if (f.exists("/metrics/scalars")) {
-                const h5::Group s = f.open_group("/metrics/scalars");
-                for (const std::string& m : s.attribute_names())
-                    row.values[m] = s.read_attribute<double>(m);
-            }
-            for (const auto& [m, v] : row.values) metric_names.insert(m);
-            rows.push_back(std::move(row));
-        } catch (const IoError& e) {
-            out.skipped.push_back(name + " (" + e.what() + ")");
-        }
-    }
+    const std::vector<ReplicateRow> rows = read_replicates(dir, out);
     out.replicates = static_cast<std::int64_t>(rows.size());
-    if (metric_names.count("accuracy") != 0) out.metrics.push_back("accuracy");
-    for (const std::string& m : metric_names) {
-        if (m != "accuracy") out.metrics.push_back(m);
-    }
-
-    // Conditions: same sweep, same identity keys.
-    std::map<std::pair<std::string, std::string>, std::vector<const ReplicateRow*>> groups;
-    for (const ReplicateRow& row : rows)
-        groups[{row.sweep_name, identity_text(row.config, false)}].push_back(&row);
-    // Label: the identity keys whose values differ between conditions.
-    std::set<std::string> varying;
-    {
-        std::map<std::string, std::set<std::string>> seen;
-        for (const auto& [key, members] : groups) {
-            for (const Field& f : fields()) {
-                if (f.identity) seen[f.key].insert(value_to_toml(f.get(members.front()->config)));
-            }
-        }
-        for (const auto& [key, values] : seen) {
-            if (values.size() > 1) varying.insert(key);
-        }
-    }
-    for (const auto& [key, members] : groups) {
-        Condition c;
-        c.sweep_name = key.first;
-        c.identity = key.second;
-        const Experiment& e = members.front()->config;
-        c.strategy = e.al.strategy;
-        c.context = identity_text(e, true);
-        for (const Field& f : fields()) {
-            if (varying.count(f.key) != 0)
-                c.label += (c.label.empty() ? "" : ", ") + f.key + "=" + value_to_toml(f.get(e));
-        }
-        if (c.label.empty()) c.label = c.sweep_name;
-        std::vector<const ReplicateRow*> sorted = members;
-        std::sort(sorted.begin(), sorted.end(),
-                  [](const ReplicateRow* a, const ReplicateRow* b) { return a->seed < b->seed; });
-        for (const ReplicateRow* row : sorted) {
-            c.seeds.push_back(row->seed);
-            c.ids.push_back(row->id);
-            for (const std::string& m : out.metrics) {
-                const auto it = row->values.find(m);
-                c.values[m].push_back(it == row->values.end() ? kNaN : it->second);
-            }
-        }
-        out.conditions.push_back(std::move(c));
-    }
-    std::sort(out.conditions.begin(), out.conditions.end(),
-              [](const Condition& a, const Condition& b) {
-                  return std::tie(a.sweep_name, a.label, a.identity) <
-                         std::tie(b.sweep_name, b.label, b.identity);
-              });
-
-    for (const Condition& c : out.conditions) {
-        std::vector<stats::Summary> per_metric;
-        for (const std::string& m : out.metrics)
-            per_metric.push_back(stats::summarize(c.values.at(m), 0.95, bootstrap_resamples, seed));
-        out.summaries.push_back(std::move(per_metric));
-    }
-
-    // Comparisons within a context, on shared seeds.
-    auto compare = [&](std::size_t a, std::size_t b, const std::string& kind) {
-        const Condition& ca = out.conditions[a];
-        const Condition& cb = out.conditions[b];
-        Comparison cmp;
-        cmp.a = a;
-        cmp.b = b;
-        cmp.kind = kind;
-        std::vector<double> t_p, w_p;
-        for (const std::string& m : out.metrics) {
-            std::vector<double> x, y;
-            for (std::size_t i = 0; i < ca.seeds.size(); ++i) {
-                const auto j = std::find(cb.seeds.begin(), cb.seeds.end(), ca.seeds[i]);
-                if (j == cb.seeds.end()) continue;
-                x.push_back(ca.values.at(m)[i]);
-                y.push_back(cb.values.at(m)[static_cast<std::size_t>(j - cb.seeds.begin())]);
-            }
-            cmp.tests.push_back(stats::paired_test(x, y));
-            t_p.push_back(cmp.tests.back().t_p);
-            w_p.push_back(cmp.tests.back().w_p);
-        }
-        cmp.t_p_holm = stats::holm(t_p);
-        cmp.w_p_holm = stats::holm(w_p);
-        out.comparisons.push_back(std::move(cmp));
-    };
-    for (std::size_t i = 0; i < out.conditions.size(); ++i) {
-        for (std::size_t j = 0; j < out.conditions.size(); ++j) {
-            const Condition& ci = out.conditions[i];
-            const Condition& cj = out.conditions[j];
-            if (i == j || ci.sweep_name != cj.sweep_name || ci.context != cj.context) continue;
-            if (cj.strategy == "baseline" && ci.strategy != "baseline")
-                compare(i, j, "strategy_vs_baseline");
-            else if (cj.strategy == "random" && ci.strategy != "random" &&
-                     ci.strategy != "baseline")
-                compare(i, j, "strategy_vs_random");
-        }
-    }
+    out.metrics = metric_order(rows);
+    out.conditions = make_conditions(rows, out.metrics);
+    out.summaries = summarize_conditions(out.conditions, out.metrics, bootstrap_resamples, seed);
+    out.comparisons = pair_contrasts(out.conditions, out.metrics);
     return out;
 }
 
@@ -285,11 +332,10 @@ std::string summary_markdown(const Reduction& r) {
     return md.str();
 }
 
-void write_summary(const Reduction& r, const std::string& dir) {
-    const auto C = static_cast<std::uint64_t>(r.conditions.size());
-    const auto M = static_cast<std::uint64_t>(r.metrics.size());
-    io::AtomicH5File out(dir + "/summary.h5");
-    h5::File& f = out.file();
+namespace {
+
+/// The file's attributes and the metric names.
+void write_summary_header(h5::File& f, const Reduction& r) {
     f.write_attribute("schema_version", std::int32_t{1});
     f.write_attribute("file_kind", "summary");
     f.write_attribute("sp_version", version());
@@ -297,15 +343,18 @@ void write_summary(const Reduction& r, const std::string& dir) {
     f.write_attribute("replicates", r.replicates);
     f.write_attribute("confidence", 0.95);
     f.write<std::string>("/metrics", r.metrics);
+}
 
+/// /conditions: one entry per condition; seeds and IDs concatenated, split by seed_offsets.
+void write_conditions(h5::File& f, const std::vector<Condition>& conditions) {
     std::vector<std::string> label, sweep, strategy, identity;
     std::vector<std::int64_t> count, offsets{0};
     std::vector<std::uint64_t> seeds;
     std::vector<std::string> ids;
-    for (const Condition& c : r.conditions) {
+    for (const Condition& c : conditions) {
         label.push_back(c.label);
         sweep.push_back(c.sweep_name);
-        strategy.push_back(c.strategy);
+        strategy.emplace_back(enum_name(c.strategy));
         identity.push_back(c.identity);
         count.push_back(static_cast<std::int64_t>(c.seeds.size()));
         seeds.insert(seeds.end(), c.seeds.begin(), c.seeds.end());
@@ -320,19 +369,24 @@ void write_summary(const Reduction& r, const std::string& dir) {
     f.write<std::int64_t>("/conditions/seed_offsets", offsets);
     f.write<std::uint64_t>("/conditions/seeds", seeds);
     f.write<std::string>("/conditions/replicate_ids", ids);
+}
 
+/// /summary: [condition][metric] tables, one per Summary field.
+void write_summaries(h5::File& f, const Reduction& r) {
+    const h5::Shape shape = {static_cast<std::uint64_t>(r.conditions.size()),
+                             static_cast<std::uint64_t>(r.metrics.size())};
     auto table = [&](const std::string& path, auto get) {
         std::vector<double> v;
         for (const auto& per_metric : r.summaries) {
             for (const stats::Summary& s : per_metric) v.push_back(get(s));
         }
-        f.write<double>(path, v, {C, M});
+        f.write<double>(path, v, shape);
     };
     std::vector<std::int64_t> n;
     for (const auto& per_metric : r.summaries) {
         for (const stats::Summary& s : per_metric) n.push_back(s.n);
     }
-    f.write<std::int64_t>("/summary/n", n, {C, M});
+    f.write<std::int64_t>("/summary/n", n, shape);
     table("/summary/mean", [](const stats::Summary& s) { return s.mean; });
     table("/summary/std", [](const stats::Summary& s) { return s.std; });
     table("/summary/median", [](const stats::Summary& s) { return s.median; });
@@ -342,45 +396,56 @@ void write_summary(const Reduction& r, const std::string& dir) {
     table("/summary/t_high", [](const stats::Summary& s) { return s.t_high; });
     table("/summary/bootstrap_low", [](const stats::Summary& s) { return s.boot_low; });
     table("/summary/bootstrap_high", [](const stats::Summary& s) { return s.boot_high; });
+}
 
-    if (!r.comparisons.empty()) {
-        const auto P = static_cast<std::uint64_t>(r.comparisons.size());
-        std::vector<std::int64_t> a, b, pn;
-        std::vector<std::string> kind;
-        for (const Comparison& c : r.comparisons) {
-            a.push_back(static_cast<std::int64_t>(c.a));
-            b.push_back(static_cast<std::int64_t>(c.b));
-            kind.push_back(c.kind);
-            for (const stats::PairedTest& t : c.tests) pn.push_back(t.n);
-        }
-        f.write<std::int64_t>("/comparisons/a", a);
-        f.write<std::int64_t>("/comparisons/b", b);
-        f.write<std::string>("/comparisons/kind", kind);
-        f.write<std::int64_t>("/comparisons/n", pn, {P, M});
-        auto ptable = [&](const std::string& path, auto get) {
-            std::vector<double> v;
-            for (const Comparison& c : r.comparisons) {
-                for (std::size_t m = 0; m < c.tests.size(); ++m) v.push_back(get(c, m));
-            }
-            f.write<double>(path, v, {P, M});
-        };
-        ptable("/comparisons/mean_difference",
-               [](const Comparison& c, std::size_t m) { return c.tests[m].mean_difference; });
-        ptable("/comparisons/t", [](const Comparison& c, std::size_t m) { return c.tests[m].t; });
-        ptable("/comparisons/t_p",
-               [](const Comparison& c, std::size_t m) { return c.tests[m].t_p; });
-        ptable("/comparisons/t_p_holm",
-               [](const Comparison& c, std::size_t m) { return c.t_p_holm[m]; });
-        ptable("/comparisons/w", [](const Comparison& c, std::size_t m) { return c.tests[m].w; });
-        ptable("/comparisons/w_p",
-               [](const Comparison& c, std::size_t m) { return c.tests[m].w_p; });
-        ptable("/comparisons/w_p_holm",
-               [](const Comparison& c, std::size_t m) { return c.w_p_holm[m]; });
-        ptable("/comparisons/cohens_dz",
-               [](const Comparison& c, std::size_t m) { return c.tests[m].cohens_dz; });
-        ptable("/comparisons/hedges_g",
-               [](const Comparison& c, std::size_t m) { return c.tests[m].hedges_g; });
+/// /comparisons: the pairs, then [comparison][metric] tables, one per test field.
+void write_comparisons(h5::File& f, const Reduction& r) {
+    const h5::Shape shape = {static_cast<std::uint64_t>(r.comparisons.size()),
+                             static_cast<std::uint64_t>(r.metrics.size())};
+    std::vector<std::int64_t> a, b, pn;
+    std::vector<std::string> kind;
+    for (const Comparison& c : r.comparisons) {
+        a.push_back(static_cast<std::int64_t>(c.a));
+        b.push_back(static_cast<std::int64_t>(c.b));
+        kind.push_back(c.kind);
+        for (const stats::PairedTest& t : c.tests) pn.push_back(t.n);
     }
+    f.write<std::int64_t>("/comparisons/a", a);
+    f.write<std::int64_t>("/comparisons/b", b);
+    f.write<std::string>("/comparisons/kind", kind);
+    f.write<std::int64_t>("/comparisons/n", pn, shape);
+    auto table = [&](const std::string& path, auto get) {
+        std::vector<double> v;
+        for (const Comparison& c : r.comparisons) {
+            for (std::size_t m = 0; m < c.tests.size(); ++m) v.push_back(get(c, m));
+        }
+        f.write<double>(path, v, shape);
+    };
+    table("/comparisons/mean_difference",
+          [](const Comparison& c, std::size_t m) { return c.tests[m].mean_difference; });
+    table("/comparisons/t", [](const Comparison& c, std::size_t m) { return c.tests[m].t; });
+    table("/comparisons/t_p", [](const Comparison& c, std::size_t m) { return c.tests[m].t_p; });
+    table("/comparisons/t_p_holm",
+          [](const Comparison& c, std::size_t m) { return c.t_p_holm[m]; });
+    table("/comparisons/w", [](const Comparison& c, std::size_t m) { return c.tests[m].w; });
+    table("/comparisons/w_p", [](const Comparison& c, std::size_t m) { return c.tests[m].w_p; });
+    table("/comparisons/w_p_holm",
+          [](const Comparison& c, std::size_t m) { return c.w_p_holm[m]; });
+    table("/comparisons/cohens_dz",
+          [](const Comparison& c, std::size_t m) { return c.tests[m].cohens_dz; });
+    table("/comparisons/hedges_g",
+          [](const Comparison& c, std::size_t m) { return c.tests[m].hedges_g; });
+}
+
+} // namespace
+
+void write_summary(const Reduction& r, const std::string& dir) {
+    io::AtomicH5File out(dir + "/summary.h5");
+    h5::File& f = out.file();
+    write_summary_header(f, r);
+    write_conditions(f, r.conditions);
+    write_summaries(f, r);
+    if (!r.comparisons.empty()) write_comparisons(f, r);
     if (!r.failed.empty()) f.write<std::string>("/failed", r.failed);
     out.commit();
     io::write_file_atomic(dir + "/summary.md", summary_markdown(r));

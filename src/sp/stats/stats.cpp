@@ -1,7 +1,7 @@
 #include "sp/stats/stats.hpp"
 
-#include "sp/data/subset.hpp"
 #include "sp/util/error.hpp"
+#include "sp/util/rng.hpp"
 
 #include <boost/math/distributions/normal.hpp>
 #include <boost/math/distributions/students_t.hpp>

@@ -15,7 +15,7 @@
 ///   of fewer than 2 values, a test on fewer than 2 pairs, a rank test on all-zero differences.
 /// - Distribution functions are Boost.Math's (Student's t, normal); SciPy uses Cephes, so
 ///   p-values and quantiles agree to about 1e-14 relative, not bit for bit.
-/// - The bootstrap is deterministic: sp::SplitMixRng (data/subset.hpp, SplitMix64) seeded with
+/// - The bootstrap is deterministic: sp::SplitMixRng (util/rng.hpp, SplitMix64) seeded with
 ///   the caller's seed, so the same data and seed give the same interval on any platform.
 
 #include <cstdint>

@@ -43,8 +43,9 @@ bool result_is_complete(const std::string& path);
 /// checkpoint if one exists; otherwise from the start. A failure (bad data, diverged training)
 /// is caught: a result file with status "failed" and the message is written and the outcome
 /// says "failed". "baseline" trains once on the whole training set; every other strategy runs
-/// active-learning rounds (initial pool, train, score the unlabelled pool, query, repeat),
-/// checkpointing at epoch and round boundaries; both end with the replicate's /metrics.
+/// active-learning rounds (initial pool, train, score the unlabelled pool, query, repeat; see
+/// al/loop.hpp), checkpointing at epoch and round boundaries; both end with the replicate's
+/// /metrics.
 ReplicateOutcome run_replicate(const Plan& plan, const Replicate& r, const RunContext& ctx);
 
 } // namespace sp

@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <ctime>
 #include <limits>
 
 namespace sp {
@@ -83,15 +82,6 @@ void write_eval(h5::File& f, const ReplicateResult& r, int compression) {
 }
 
 } // namespace
-
-std::string utc_now_iso8601() {
-    const std::time_t now = std::time(nullptr);
-    std::tm utc{};
-    gmtime_r(&now, &utc);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
-    return buf;
-}
 
 std::string host_name() {
     char buf[256] = {};

@@ -57,9 +57,6 @@ struct ReplicateResult {
     std::vector<float> class_vectors;
 };
 
-/// Current time as "YYYY-MM-DDTHH:MM:SSZ".
-std::string utc_now_iso8601();
-
 /// This machine's host name.
 std::string host_name();
 

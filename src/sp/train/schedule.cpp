@@ -16,16 +16,20 @@ double learning_rate(const TrainConfig& cfg, std::int64_t epochs, std::int64_t e
         // Linear warmup counted in steps, so the first step already trains (rate > 0).
         return cfg.lr * (t + 1.0 / static_cast<double>(steps_per_epoch)) / warmup;
     }
-    if (cfg.schedule == "step") {
+    switch (cfg.schedule) {
+    case Schedule::step: {
         const auto decays = static_cast<double>((epoch - cfg.warmup_epochs) /
                                                 std::max<std::int64_t>(1, cfg.step_size));
         return cfg.lr * std::pow(cfg.gamma, decays);
     }
-    if (cfg.schedule == "cosine") {
+    case Schedule::cosine: {
         const double span = static_cast<double>(epochs) - warmup;
         if (span <= 0) return cfg.lr;
         const double pi = std::acos(-1.0);
         return cfg.lr * 0.5 * (1.0 + std::cos(pi * (t - warmup) / span));
+    }
+    case Schedule::constant:
+        break;
     }
     return cfg.lr;
 }

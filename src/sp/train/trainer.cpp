@@ -1,6 +1,7 @@
 #include "sp/train/trainer.hpp"
 
 #include "sp/train/schedule.hpp"
+#include "sp/util/clock.hpp"
 #include "sp/util/error.hpp"
 
 #include <ATen/autocast_mode.h>
@@ -46,30 +47,28 @@ class AutocastScope {
     bool on_;
 };
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 } // namespace
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& cfg,
                                                         std::vector<torch::Tensor> params) {
-    if (cfg.optimizer == "sgd") {
+    switch (cfg.optimizer) {
+    case Optimizer::sgd: {
         auto o = torch::optim::SGDOptions(cfg.lr)
                      .momentum(cfg.momentum)
                      .nesterov(cfg.nesterov)
                      .weight_decay(cfg.weight_decay);
         return std::make_unique<torch::optim::SGD>(std::move(params), o);
     }
-    if (cfg.optimizer == "adamw") {
+    case Optimizer::adamw: {
         auto o = torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay);
         return std::make_unique<torch::optim::AdamW>(std::move(params), o);
     }
-    if (cfg.optimizer == "adam") {
+    case Optimizer::adam: {
         auto o = torch::optim::AdamOptions(cfg.lr).weight_decay(cfg.weight_decay);
         return std::make_unique<torch::optim::Adam>(std::move(params), o);
     }
-    throw ConfigError("train.optimizer: unknown optimizer \"" + cfg.optimizer + "\"");
+    }
+    throw ConfigError("train.optimizer: unknown optimizer");
 }
 
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
@@ -90,10 +89,10 @@ Trainer::Trainer(torch::nn::Module& module, Forward forward, torch::optim::Optim
       device_(device) {
     // Mixed precision only where it pays and exists: CUDA. The CPU trains in fp32 whatever the
     // config says, and provenance records the device.
-    if (device_.is_cuda() && cfg_.precision != "fp32") {
+    if (device_.is_cuda() && cfg_.precision != Precision::fp32) {
         autocast_ = true;
-        autocast_dtype_ = cfg_.precision == "bf16" ? torch::kBFloat16 : torch::kHalf;
-        loss_scaling_ = cfg_.precision == "fp16";
+        autocast_dtype_ = cfg_.precision == Precision::bf16 ? torch::kBFloat16 : torch::kHalf;
+        loss_scaling_ = cfg_.precision == Precision::fp16;
     }
 }
 

@@ -50,7 +50,7 @@ class LoaderSource : public BatchSource {
     bool started_ = false;
 };
 
-/// The optimizer named by `cfg.optimizer` (adam, adamw, sgd with momentum/nesterov/weight decay)
+/// The optimizer `cfg.optimizer` (adam, adamw, sgd with momentum/nesterov/weight decay)
 /// over `params`, at learning rate cfg.lr.
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& cfg,
                                                         std::vector<torch::Tensor> params);

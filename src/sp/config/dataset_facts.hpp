@@ -1,6 +1,7 @@
 #pragma once
 /// What sp knows about each dataset before reading it: sizes, classes, image shape, default
-/// location and the standard normalisation. The loaders (data/) validate files against these.
+/// location and the standard normalisation. Configuration knowledge: the loaders (data/) validate
+/// files against these, and the planner (plan/) sizes work with them without reading data.
 ///
 ///     const sp::DatasetFacts& f = sp::dataset_facts("cifar10");   // 50000 / 10000, 10 classes
 
@@ -12,6 +13,7 @@
 
 namespace sp {
 
+/// The fixed facts of one dataset (sizes in images, shape in pixels); see dataset_facts().
 struct DatasetFacts {
     std::string name;
     std::int64_t train_size = 0;

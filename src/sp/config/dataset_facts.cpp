@@ -1,4 +1,4 @@
-#include "sp/data/facts.hpp"
+#include "sp/config/dataset_facts.hpp"
 
 #include "sp/util/error.hpp"
 

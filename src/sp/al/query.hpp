@@ -1,0 +1,41 @@
+#pragma once
+/// The query of an active-learning round: which strategy needs what from the model, and the
+/// dispatch from a strategy to its scoring function (al/strategies.hpp).
+///
+///     sp::PoolOutputs pool = sp::pool_outputs(...);            // train/extract.hpp
+///     sp::Query q = sp::query_pool(sp::Strategy::entropy, pool, nullptr, /*count=*/5000, seed);
+///     // q.picks: pool positions in pick order; q.scores: their entropies
+
+#include "sp/config/enums.hpp"
+#include "sp/train/extract.hpp"
+
+#include <cstdint>
+#include <vector>
+
+namespace sp {
+
+/// False for baseline (one round on the whole training set), true for every strategy that
+/// runs active-learning rounds.
+bool is_active(Strategy strategy);
+
+/// True when the strategy scores MC-dropout passes over the pool (BALD).
+bool needs_mc_dropout(Strategy strategy);
+
+/// True when the strategy needs the labelled pool's embeddings (core-set).
+bool needs_labelled_embeddings(Strategy strategy);
+
+/// The next query: pool positions in pick order and their scores (empty for strategies
+/// without one: random, BADGE).
+struct Query {
+    std::vector<std::int64_t> picks;
+    std::vector<double> scores;
+};
+
+/// Picks `count` of the unlabelled pool with `strategy`. `labelled` holds the labelled pool's
+/// outputs (needed by core-set, may be null otherwise); `pool.mc_probs` must be set for BALD;
+/// `seed` drives random and BADGE. Throws ConfigError for baseline (it has no query), DataError
+/// from the strategies on bad values.
+Query query_pool(Strategy strategy, const PoolOutputs& pool, const PoolOutputs* labelled,
+                 std::int64_t count, std::uint64_t seed);
+
+} // namespace sp

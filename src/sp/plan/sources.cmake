@@ -1,1 +1,0 @@
-target_sources(sp_core PRIVATE ${CMAKE_CURRENT_LIST_DIR}/plan.cpp)

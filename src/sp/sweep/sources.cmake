@@ -1,5 +1,0 @@
-target_sources(sp_core PRIVATE ${CMAKE_CURRENT_LIST_DIR}/result_file.cpp)
-file(GLOB _sp_sweep_parts CONFIGURE_DEPENDS "${CMAKE_CURRENT_LIST_DIR}/sources_*.cmake")
-foreach(_part IN LISTS _sp_sweep_parts)
-    include("${_part}")
-endforeach()

@@ -1,5 +1,0 @@
-if(SP_WITH_TORCH)
-    target_sources(sp_nn PRIVATE
-        ${CMAKE_CURRENT_LIST_DIR}/checkpoint.cpp
-        ${CMAKE_CURRENT_LIST_DIR}/trainer.cpp)
-endif()
