@@ -41,7 +41,6 @@ sp::ImageSet synthetic_fashion_mnist() {
 
 // The training split of Fashion-MNIST from `dir`, or the synthetic stand-in; `source` says which.
 sp::ImageSet load(const std::string& dir, bool synthetic, std::string& source) {
-#ifdef SP_BENCH_HAVE_IDX
     if (!synthetic) {
         try {
             sp::DataSplits d = sp::read_idx_dataset(dir, "fashion-mnist");
@@ -54,11 +53,6 @@ sp::ImageSet load(const std::string& dir, bool synthetic, std::string& source) {
         }
     }
     source = "synthetic 60000x1x28x28 (--synthetic)";
-#else
-    (void)dir;
-    source = synthetic ? "synthetic 60000x1x28x28 (--synthetic)"
-                       : "synthetic 60000x1x28x28 (this build has no IDX reader)";
-#endif
     return synthetic_fashion_mnist();
 }
 

@@ -41,17 +41,8 @@ EvalOutputs embed(ResNet18& model, BatchLoader& loader, torch::Device device,
 }
 
 AnalysisInput analysis_input(const EvalOutputs& e) {
-    AnalysisInput ai;
-    ai.n = e.samples;
-    ai.d = e.dim;
-    ai.classes = e.classes;
-    ai.embeddings = e.embeddings.data();
-    ai.labels = e.labels.data();
-    if (!e.class_vectors.empty()) {
-        ai.class_vectors = e.class_vectors.data();
-        ai.class_vector_dim = e.dim;
-    }
-    return ai;
+    return analysis_input(e.samples, e.dim, e.classes, e.embeddings, e.labels, e.class_vectors,
+                          e.dim);
 }
 
 PoolOutputs pool_outputs(ResNet18& model, const ImageSet& images,
