@@ -5,12 +5,12 @@
 // one (warm and cold start).
 #include "sp/config/sweep.hpp"
 #include "sp/io/h5.hpp"
-#include "sp/io/schema.hpp"
 #include "sp/plan/plan.hpp"
 #include "sp/sweep/replicate.hpp"
 
 #include "support/run.hpp"
 #include "support/temp_dir.hpp"
+#include "support/valid.hpp"
 
 #include <gtest/gtest.h>
 
@@ -60,9 +60,7 @@ TEST(AlReplicate, EveryStrategyPicksWhatAnIndependentComputationPicks) {
         const sp::ReplicateOutcome o = sp::run_replicate(plan, r, sp::RunContext{});
         ASSERT_EQ(o.status, "complete") << o.message;
         const std::string path = sp::result_path(r);
-        sp::io::SchemaSet schemas;
-        const auto report = sp::io::validate(path, schemas);
-        EXPECT_TRUE(report.valid()) << ::testing::PrintToString(report.lines());
+        sp::test::expect_valid(path);
         const sp::h5::File f = sp::h5::File::open(path);
         EXPECT_EQ(f.read<std::int64_t>("/al/labelled_size"),
                   (std::vector<std::int64_t>{32, 48, 64, 80, 96}));

@@ -3,11 +3,11 @@
 // to an uninterrupted one.
 #include "sp/config/sweep.hpp"
 #include "sp/io/h5.hpp"
-#include "sp/io/schema.hpp"
 #include "sp/plan/plan.hpp"
 #include "sp/sweep/replicate.hpp"
 
 #include "support/temp_dir.hpp"
+#include "support/valid.hpp"
 
 #include <gtest/gtest.h>
 
@@ -55,9 +55,7 @@ TEST(Replicate, LearnsAndWritesAValidResult) {
     const sp::ReplicateOutcome o = sp::run_replicate(plan, r, sp::RunContext{});
     ASSERT_EQ(o.status, "complete") << o.message;
     const std::string path = sp::result_path(r);
-    sp::io::SchemaSet schemas;
-    const auto report = sp::io::validate(path, schemas);
-    EXPECT_TRUE(report.valid()) << ::testing::PrintToString(report.lines());
+    sp::test::expect_valid(path);
     const Read got = read_result(path);
     EXPECT_EQ(got.embeddings.size(), 48U * 64U) << "48 images x 512 * 0.125 features";
     EXPECT_GT(got.accuracy, 0.5) << "4 classes: chance is 0.25";
