@@ -119,8 +119,8 @@ std::string outcome_table(const sp::Plan& plan, const std::vector<sp::ReplicateO
 /// job-wide counter until none is left or a stop signal arrives; the outcomes are gathered on
 /// rank 0, which prints the table and the reduction. Exit code 3 if any replicate failed, 75
 /// (requeue) if a signal stopped the sweep (each running replicate checkpointed first).
-int run_sweep(sp::Plan plan, int threads, bool force, const std::vector<std::string>& signals,
-              int argc, char** argv) {
+int run_sweep(sp::Plan plan, sp::RunContext ctx, const std::vector<std::string>& signals, int argc,
+              char** argv) {
     sp::tune_allocator();
     sp::mpi::Environment env(argc, argv);
     sp::install_stop_signals(signals);
@@ -131,10 +131,10 @@ int run_sweep(sp::Plan plan, int threads, bool force, const std::vector<std::str
         plan.ranks = world.size();
     }
     sp::log::set_rank(world.size() > 1 ? world.rank() : -1);
-    sp::RunContext ctx;
-    ctx.threads = threads > 0 ? threads : sp::mpi::threads_per_rank(world);
+    // ctx.threads 0: not pinned by --threads, the node's share.
+    if (ctx.threads <= 0) ctx.threads = sp::mpi::threads_per_rank(world);
+    ctx.ranks = world.size();
     ctx.local_rank = world.local_rank();
-    ctx.force = force;
     ctx.stop_requested = [] { return sp::stop_requested(); };
     // Longest first (ties by ID): the order every rank draws from.
     std::vector<std::size_t> order(plan.replicates.size());
@@ -218,6 +218,8 @@ int run(int argc, char** argv) {
     std::string show;
     std::string format = "table";
     bool force = false;
+    bool allow_thread_change = false;
+    bool allow_version_change = false;
     std::vector<std::string> signals = {"USR1", "TERM"};
     app.add_option("sweep", file, "sweep file (TOML); default: the embedded sweeps/quick.toml");
     app.add_option("--set", overrides, "override any key: --set train.epochs=2 (repeatable)")
@@ -235,6 +237,12 @@ int run(int argc, char** argv) {
         ->check(CLI::IsMember({"table", "tsv"}));
     app.add_flag("--force", force,
                  "rerun every replicate: delete its result file and checkpoint first");
+    app.add_flag("--allow-thread-change", allow_thread_change,
+                 "resume checkpoints written with another thread count (recorded in the result "
+                 "file); default: such a replicate fails");
+    app.add_flag("--allow-version-change", allow_version_change,
+                 "resume checkpoints written by another sp version or build (recorded in the "
+                 "result file); default: such a replicate fails");
     app.add_option("--stop-signals", signals,
                    "signals that make every rank checkpoint and the sweep exit with 75 "
                    "(requeue); default USR1 TERM")
@@ -253,7 +261,12 @@ int run(int argc, char** argv) {
     const bool printer = launcher_rank() == 0; // one copy of the plan per job
     if (!dry_run && show.empty() && format == "table") {
         if (printer) std::cout << sp::format_plan(plan) << std::flush;
-        return run_sweep(plan, threads, force, signals, argc, argv);
+        sp::RunContext ctx;
+        ctx.threads = threads; // 0: the node's share, decided once MPI is up
+        ctx.force = force;
+        ctx.allow_thread_change = allow_thread_change;
+        ctx.allow_version_change = allow_version_change;
+        return run_sweep(plan, ctx, signals, argc, argv);
     }
     if (!printer) return 0;
     if (!show.empty()) {

@@ -1,10 +1,13 @@
 // A baseline replicate end to end on a tiny synthetic dataset: it learns, its result file passes
 // the schema, and a run stopped after an epoch and resumed from its checkpoint ends bit-identical
-// to an uninterrupted one.
+// to an uninterrupted one. Trust: a resume with another thread count or sp build is refused unless
+// allowed (and then recorded); a result file of another replicate is neither skipped nor replaced.
 #include "sp/config/sweep.hpp"
 #include "sp/io/h5.hpp"
 #include "sp/plan/plan.hpp"
 #include "sp/sweep/replicate.hpp"
+#include "sp/util/error.hpp"
+#include "sp/util/version.hpp"
 
 #include "support/temp_dir.hpp"
 #include "support/valid.hpp"
@@ -45,6 +48,27 @@ Read read_result(const std::string& path) {
     r.eval_accuracy = f.read<double>("/history/eval_accuracy");
     r.accuracy = f.open_group("/eval").read_attribute<double>("accuracy");
     return r;
+}
+
+/// Runs the replicate of `plan` with `threads` threads and stops it after its first epoch: its
+/// checkpoint stays.
+void checkpoint_after_one_epoch(const sp::Plan& plan, int threads) {
+    sp::RunContext stop;
+    stop.threads = threads;
+    stop.stop_requested = [] { return true; };
+    const sp::ReplicateOutcome o = sp::run_replicate(plan, plan.replicates[0], stop);
+    ASSERT_EQ(o.status, "stopped") << o.message;
+    ASSERT_TRUE(std::filesystem::exists(sp::checkpoint_path(plan.replicates[0])));
+}
+
+/// Replaces the string attribute `name` of the root of the HDF5 file at `path`.
+void rewrite_attribute(const std::string& path, const std::string& name, const std::string& value) {
+    sp::h5::File f = sp::h5::File::open(path, sp::h5::Access::read_write);
+    f.write_attribute(name, value);
+}
+
+bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
 }
 
 TEST(Replicate, LearnsAndWritesAValidResult) {
@@ -126,6 +150,84 @@ TEST(Replicate, BadDataFailsWithAResultFileNamingTheProblem) {
     EXPECT_NE(o.message.find("nowhere"), std::string::npos) << o.message;
     sp::h5::File f = sp::h5::File::open(sp::result_path(plan.replicates[0]));
     EXPECT_EQ(f.read_attribute<std::string>("status"), "failed");
+}
+
+TEST(Replicate, ResumeWithAnotherThreadCountIsRefusedUnlessAllowed) {
+    sp::test::TempDir dir("sp-threads");
+    const sp::Plan plan = tiny_plan(dir.path());
+    const sp::Replicate& r = plan.replicates[0];
+    checkpoint_after_one_epoch(plan, /*threads=*/1);
+
+    sp::RunContext two;
+    two.threads = 2;
+    const sp::ReplicateOutcome refused = sp::run_replicate(plan, r, two);
+    EXPECT_EQ(refused.status, "failed");
+    EXPECT_TRUE(contains(refused.message, "with 1 LibTorch thread(s), this run has 2"))
+        << refused.message;
+    EXPECT_TRUE(contains(refused.message, "--allow-thread-change")) << refused.message;
+    EXPECT_TRUE(std::filesystem::exists(sp::checkpoint_path(r))) << "the checkpoint is kept";
+
+    two.allow_thread_change = true;
+    const sp::ReplicateOutcome resumed = sp::run_replicate(plan, r, two);
+    ASSERT_EQ(resumed.status, "complete") << resumed.message;
+    const std::string path = sp::result_path(r);
+    sp::test::expect_valid(path);
+    const sp::h5::File f = sp::h5::File::open(path);
+    const sp::h5::Group p = f.open_group("/provenance");
+    EXPECT_EQ(p.read_attribute<std::int32_t>("threads"), 2);
+    EXPECT_EQ(p.read_attribute<std::int32_t>("ranks"), 1);
+    EXPECT_EQ(p.read_attribute<std::string>("thread_changes"), "1->2");
+    EXPECT_FALSE(p.has_attribute("version_changes"));
+}
+
+TEST(Replicate, AResultOfAnotherReplicateIsNeitherSkippedNorOverwritten) {
+    sp::test::TempDir dir("sp-other-id");
+    const sp::Plan plan = tiny_plan(dir.path(), /*epochs=*/1);
+    const sp::Replicate& r = plan.replicates[0];
+    ASSERT_EQ(sp::run_replicate(plan, r, sp::RunContext{}).status, "complete");
+    const std::string path = sp::result_path(r);
+    const std::string other = "0123456789abcdef";
+    ASSERT_NE(other, r.id);
+    rewrite_attribute(path, "replicate_id", other);
+    sp::test::expect_valid(path); // a valid, complete file: only its ID is wrong
+
+    const sp::ReplicateOutcome o = sp::run_replicate(plan, r, sp::RunContext{});
+    EXPECT_EQ(o.status, "failed") << "not skipped as complete";
+    EXPECT_TRUE(contains(o.message, path)) << o.message;
+    EXPECT_TRUE(contains(o.message, other)) << o.message;
+    EXPECT_TRUE(contains(o.message, r.id)) << o.message;
+    EXPECT_THROW((void)sp::result_is_complete(path, r.id), sp::DataError);
+    const sp::h5::File f = sp::h5::File::open(path);
+    EXPECT_EQ(f.read_attribute<std::string>("replicate_id"), other) << "not overwritten";
+    EXPECT_EQ(f.read_attribute<std::string>("status"), "complete");
+}
+
+TEST(Replicate, ResumeFromAnotherBuildIsRefusedUnlessAllowed) {
+    sp::test::TempDir dir("sp-build");
+    const sp::Plan plan = tiny_plan(dir.path());
+    const sp::Replicate& r = plan.replicates[0];
+    checkpoint_after_one_epoch(plan, /*threads=*/1);
+    rewrite_attribute(sp::checkpoint_path(r), "git_revision", "0000000");
+
+    sp::RunContext ctx;
+    const sp::ReplicateOutcome refused = sp::run_replicate(plan, r, ctx);
+    EXPECT_EQ(refused.status, "failed");
+    EXPECT_TRUE(contains(refused.message, "(0000000)")) << refused.message;
+    EXPECT_TRUE(contains(refused.message, "(" + std::string(sp::git_revision()) + ")"))
+        << refused.message;
+    EXPECT_TRUE(contains(refused.message, "--allow-version-change")) << refused.message;
+
+    ctx.allow_version_change = true;
+    const sp::ReplicateOutcome resumed = sp::run_replicate(plan, r, ctx);
+    ASSERT_EQ(resumed.status, "complete") << resumed.message;
+    const std::string path = sp::result_path(r);
+    sp::test::expect_valid(path);
+    const sp::h5::File f = sp::h5::File::open(path);
+    const sp::h5::Group p = f.open_group("/provenance");
+    const std::string v = sp::version();
+    EXPECT_EQ(p.read_attribute<std::string>("version_changes"),
+              v + " (0000000)->" + v + " (" + sp::git_revision() + ")");
+    EXPECT_FALSE(p.has_attribute("thread_changes"));
 }
 
 } // namespace

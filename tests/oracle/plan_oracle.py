@@ -15,10 +15,8 @@ from pathlib import Path
 M = (1 << 64) - 1
 TAGS = {"seed_pool": 1, "seed_init": 2, "seed_data": 3, "seed_dropout": 4, "seed_tsne": 5}
 # Keys that are not part of a replicate's identity (sweeps/README.md, "Replicate IDs").
-NOT_IN_ID = {"dataset.root", "dataset.cache", "dataset.channels_last", "model.pretrained",
-             "train.eval_batch_size", "train.checkpoint_every", "al.score_batch_size",
-             "al.save_pool_outputs",
-             "output.dir", "output.compression", "output.save_embeddings"}
+NOT_IN_ID = {"dataset.root", "dataset.cache", "model.pretrained", "train.checkpoint_every",
+             "al.save_pool_outputs", "output.dir", "output.compression", "output.save_embeddings"}
 
 failures = []
 
@@ -79,10 +77,18 @@ def flatten(table, prefix=""):
     return out
 
 
+def effective(keys):
+    """train.device and train.precision as run (sweeps/README.md, item 2): the plan resolves
+    "auto" to the CPU, and the CPU runs fp32."""
+    device = "cuda" if keys["train.device"] == "cuda" else "cpu"
+    precision = keys["train.precision"] if device == "cuda" else "fp32"
+    return dict(keys, **{"train.device": device, "train.precision": precision})
+
+
 def expected_id(resolved):
     doc = tomllib.loads(resolved)
     sweep = doc.pop("sweep")
-    keys = flatten(doc)
+    keys = effective(flatten(doc))
     # Keys whose type is float but whose value is integral come back from tomllib as float
     # already, since sp writes floats with a '.'; nothing to convert.
     lines = [f"{k} = {toml_value(v)}\n" for k, v in sorted(keys.items()) if k not in NOT_IN_ID]
@@ -90,6 +96,15 @@ def expected_id(resolved):
     lines.sort()
     text = "".join(lines) + f"sweep.seed = {sweep['seed']}\n" + f"replicate.seed = {sweep['seeds'][0]}\n"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def check_ids(sp_sweep, path, rows, *extra):
+    """The documented identity text, hashed by hashlib, for a spread of replicates."""
+    for row in rows[::7] + rows[-1:]:
+        resolved = subprocess.run([sp_sweep, str(path), "--show-config", row["id"], *extra],
+                                  check=True, capture_output=True, text=True).stdout
+        want = expected_id(resolved)
+        check(row["id"] == want, f"replicate {row['index']} {extra}: sp ID {row['id']}, oracle {want}")
 
 
 def plan_tsv(sp_sweep, path, *extra):
@@ -146,12 +161,15 @@ def main():
             want = 42 if col == "seed_tsne" else mix(root, tag)  # paper.toml fixes t-SNE's seed
             check(int(row[col]) == want, f"{row['id']} {col}: sp {row[col]}, oracle {want}")
 
-    # IDs: the documented identity text, hashed by hashlib, for a spread of replicates.
-    for row in rows[::7] + rows[-1:]:
-        resolved = subprocess.run([sp_sweep, str(paper), "--show-config", row["id"]], check=True,
-                                  capture_output=True, text=True).stdout
-        want = expected_id(resolved)
-        check(row["id"] == want, f"replicate {row['index']}: sp ID {row['id']}, oracle {want}")
+    # IDs: paper.toml says precision fp16 on device cuda; the same replicates with
+    # train.device = "auto" (cpu at plan time) or "cpu" run as cpu + fp32, hence other IDs.
+    check_ids(sp_sweep, paper, rows)
+    for device in ("auto", "cpu"):
+        other = ("--set", f"train.device={device}")
+        on_cpu = plan_tsv(sp_sweep, paper, *other)
+        check_ids(sp_sweep, paper, on_cpu, *other)
+        check(not {r["id"] for r in rows} & {r["id"] for r in on_cpu},
+              f"a CUDA fp16 replicate shares an ID with its train.device={device} (cpu fp32) run")
 
     # Order independence: the same sweep written backwards plans the same replicates.
     with tempfile.TemporaryDirectory() as tmp:

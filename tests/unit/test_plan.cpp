@@ -105,11 +105,20 @@ TEST(Ids, IdentityKeysOnly) {
     moved.output.dir = "elsewhere";
     moved.dataset.root = "/scratch/data";
     moved.train.checkpoint_every = 5;
-    moved.train.eval_batch_size = 64;
     EXPECT_EQ(sp::replicate_id(moved, 1, 0), base);
     sp::Experiment changed = e;
     changed.train.lr = 2e-3;
     EXPECT_NE(sp::replicate_id(changed, 1, 0), base);
+    // Batching and memory layout change kernels and GEMM shapes, hence last bits: in the ID.
+    sp::Experiment batched = e;
+    batched.train.eval_batch_size = 64;
+    EXPECT_NE(sp::replicate_id(batched, 1, 0), base) << "train.eval_batch_size";
+    batched = e;
+    batched.al.score_batch_size = 64;
+    EXPECT_NE(sp::replicate_id(batched, 1, 0), base) << "al.score_batch_size";
+    batched = e;
+    batched.dataset.channels_last = true;
+    EXPECT_NE(sp::replicate_id(batched, 1, 0), base) << "dataset.channels_last";
     EXPECT_NE(sp::replicate_id(e, 2, 0), base) << "sweep seed";
     EXPECT_NE(sp::replicate_id(e, 1, 1), base) << "replicate seed";
     sp::Experiment w1 = e, w2 = e, w3 = e;
@@ -121,21 +130,83 @@ TEST(Ids, IdentityKeysOnly) {
     EXPECT_NE(sp::replicate_id(w1, 1, 0), base) << "pretrained vs random init";
 }
 
-// Rule: the ID's text is every identity key, the weights by file name, then both seeds.
+// Rule: the ID's text is every identity key (device and precision as run), the weights by file
+// name, then both seeds.
 TEST(Identity, ReplicateTextNamesWeightsByFileAndEndsWithTheSeeds) {
     sp::Experiment e;
     e.model.pretrained = "/weights/resnet18.pt";
     e.output.dir = "elsewhere";
-    const std::string text = sp::replicate_identity_text(e, 7, 3);
+    e.train.precision = sp::Precision::fp16;
+    const std::string text = sp::replicate_identity_text(e, sp::plan_effective(e), 7, 3);
     EXPECT_NE(text.find("model.pretrained = \"resnet18.pt\"\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("train.device = \"cpu\"\n"), std::string::npos) << "auto, as planned";
+    EXPECT_NE(text.find("train.precision = \"fp32\"\n"), std::string::npos) << "fp16 on a CPU";
     EXPECT_EQ(text.find("output.dir"), std::string::npos) << "a location, not an identity key";
     const std::string tail = "sweep.seed = 7\nreplicate.seed = 3\n";
     ASSERT_GE(text.size(), tail.size());
     EXPECT_EQ(text.substr(text.size() - tail.size()), tail);
     EXPECT_EQ(sp::replicate_id(e, 7, 3), sp::sha256_hex(text, 8));
+    EXPECT_EQ(text, sp::condition_key(e, sp::plan_effective(e), 7) + "replicate.seed = 3\n")
+        << "a condition is the replicate without its seed index";
 }
 
-// Rule: the condition key is the replicate's identity without its seeds; the context key is the
+// Rule: `auto` and the precision resolve to what runs; the plan resolves without CUDA.
+TEST(Identity, EffectiveSettingsResolveAutoAndPrecision) {
+    sp::Experiment e; // train.device = "auto"
+    e.train.precision = sp::Precision::fp16;
+    const sp::EffectiveSettings cpu = sp::resolve_effective(e, /*cuda_available=*/false);
+    const sp::EffectiveSettings gpu = sp::resolve_effective(e, /*cuda_available=*/true);
+    EXPECT_EQ(cpu.device, "cpu");
+    EXPECT_EQ(cpu.precision, sp::Precision::fp32) << "the CPU trains in fp32";
+    EXPECT_EQ(gpu.device, "cuda");
+    EXPECT_EQ(gpu.precision, sp::Precision::fp16);
+    EXPECT_NE(sp::replicate_id(e, cpu, 1, 0), sp::replicate_id(e, gpu, 1, 0))
+        << "a CPU run of an fp16 config is not a CUDA fp16 run";
+    EXPECT_EQ(sp::plan_effective(e).device, "cpu") << "auto is cpu at plan time";
+
+    sp::Experiment fp32_cpu = e;
+    fp32_cpu.train.precision = sp::Precision::fp32;
+    fp32_cpu.train.device = sp::DeviceChoice::cpu;
+    EXPECT_EQ(sp::replicate_id(fp32_cpu, 1, 0), sp::replicate_id(e, 1, 0))
+        << "auto+fp16 on a CPU computes exactly what cpu+fp32 computes";
+
+    sp::Experiment forced = e;
+    forced.train.device = sp::DeviceChoice::cuda;
+    EXPECT_EQ(sp::resolve_effective(forced, false).device, "cuda") << "cuda asked for is cuda";
+    EXPECT_EQ(sp::plan_effective(forced).precision, sp::Precision::fp16);
+    EXPECT_EQ(sp::replicate_id(forced, 1, 0), sp::replicate_id(e, gpu, 1, 0));
+    forced.train.device = sp::DeviceChoice::cpu;
+    EXPECT_EQ(sp::resolve_effective(forced, true).device, "cpu") << "cpu asked for is cpu";
+}
+
+// Audit: every key that is not in the ID says why changing it changes no computed number. A new
+// key fails here until someone decides: in the ID (Field::identity), or listed with its reason.
+TEST(Identity, EveryKeyOutsideTheIdHasAReason) {
+    const std::map<std::string, std::string> reasons = {
+        {"dataset.root", "location: where the source files are"},
+        {"dataset.cache", "location: an HDF5 copy of the decoded source, same tensors"},
+        {"model.pretrained", "location; the weights enter the ID by file name instead"},
+        {"train.checkpoint_every", "checkpoints save and restore state bit for bit"},
+        {"al.save_pool_outputs", "output only: stores what the queries saw, computes nothing"},
+        {"output.dir", "location of the result files"},
+        {"output.compression", "lossless deflate of what is stored"},
+        {"output.save_embeddings", "output only: whether embeddings are kept in the file"},
+    };
+    for (const sp::Field& f : sp::fields()) {
+        const bool listed = reasons.count(f.key) != 0;
+        if (f.identity) {
+            EXPECT_FALSE(listed) << f.key << " is in the ID but listed as outside it";
+        } else {
+            EXPECT_TRUE(listed) << f.key << " is outside the ID with no reason: put it in the "
+                                << "ID (Field::identity) or list why it changes no number";
+        }
+    }
+    for (const auto& [key, why] : reasons)
+        EXPECT_NE(sp::find_field(key), nullptr) << key << " (" << why << ") is no key";
+}
+
+// Rule: the condition key is the replicate's identity without its seed index (it keeps the sweep
+// seed); the context key is the
 // condition key without the keys a strategy may change (al.*, train.shuffle).
 TEST(Identity, ConditionAndContextKeys) {
     const sp::Plan p = sp::make_plan(sp::parse_sweep(
@@ -149,16 +220,28 @@ TEST(Identity, ConditionAndContextKeys) {
     ASSERT_EQ(margin0.al.strategy, sp::Strategy::margin);
     ASSERT_EQ(random0.al.strategy, sp::Strategy::random);
 
-    const std::string margin = sp::condition_key(margin0);
-    EXPECT_EQ(sp::condition_key(margin1), margin) << "two seeds, one condition";
-    EXPECT_NE(sp::condition_key(random0), margin) << "two strategies, two conditions";
+    const sp::EffectiveSettings run = sp::plan_effective(margin0);
+    const std::string margin = sp::condition_key(margin0, run, 5);
+    EXPECT_EQ(sp::condition_key(margin1, run, 5), margin) << "two seeds, one condition";
+    EXPECT_NE(sp::condition_key(random0, run, 5), margin) << "two strategies, two conditions";
+    EXPECT_NE(sp::condition_key(margin0, run, 6), margin) << "two sweep seeds, two conditions";
+    sp::EffectiveSettings gpu = run;
+    gpu.device = "cuda";
+    EXPECT_NE(sp::condition_key(margin0, gpu, 5), margin) << "two devices, two conditions";
+    sp::Experiment weights = margin0;
+    weights.model.pretrained = "/w/resnet18.pt";
+    EXPECT_NE(sp::condition_key(weights, run, 5), margin) << "other weights, other condition";
     EXPECT_NE(margin.find("al.strategy = \"margin\"\n"), std::string::npos) << margin;
     EXPECT_NE(margin.find("dataset.train_subset = 1000\n"), std::string::npos) << margin;
+    EXPECT_NE(margin.find("sweep.seed = 5\n"), std::string::npos) << margin;
+    EXPECT_NE(margin.find("model.pretrained = \"\"\n"), std::string::npos) << margin;
     EXPECT_EQ(margin.find("replicate.seed"), std::string::npos);
     EXPECT_EQ(margin.find("output.dir"), std::string::npos);
 
-    const std::string context = sp::context_key(margin0);
-    EXPECT_EQ(sp::context_key(random0), context) << "strategies of one context are paired";
+    const std::string context = sp::context_key(margin0, run, 5);
+    EXPECT_EQ(sp::context_key(random0, run, 5), context) << "strategies of one context are paired";
+    EXPECT_NE(sp::context_key(margin0, run, 6), context) << "never paired across sweep seeds";
+    EXPECT_NE(context.find("sweep.seed = 5\n"), std::string::npos) << context;
     EXPECT_EQ(context.find("al."), std::string::npos) << context;
     EXPECT_EQ(context.find("train.shuffle"), std::string::npos) << context;
     EXPECT_NE(context.find("dataset.train_subset = 1000\n"), std::string::npos) << context;
@@ -168,7 +251,7 @@ TEST(Identity, ConditionAndContextKeys) {
 
     // condition_settings are the condition key's lines, in the same order.
     std::string joined;
-    for (const auto& [key, value] : sp::condition_settings(margin0))
+    for (const auto& [key, value] : sp::condition_settings(margin0, run, 5))
         joined += key + " = " + value + "\n";
     EXPECT_EQ(joined, margin);
 }

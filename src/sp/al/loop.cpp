@@ -246,9 +246,10 @@ class RoundLoop {
     bool stop_requested() const { return ctx_.stop_requested && ctx_.stop_requested(); }
 
     void save(const TrainState& s) {
-        save_checkpoint(ctx_.checkpoint, r_.id, *model_, *optimizer_, s, [this](h5::File& f) {
-            if (active_) write_rounds(f, "/al", st_, al_, data_.classes, 0);
-        });
+        save_checkpoint(ctx_.checkpoint, r_.id, ctx_.origin, *model_, *optimizer_, s,
+                        [this](h5::File& f) {
+                            if (active_) write_rounds(f, "/al", st_, al_, data_.classes, 0);
+                        });
     }
 
     RoundsOutcome outcome() {

@@ -6,7 +6,8 @@
 /// stop request and at each round boundary (the query is never redone), and resumed from.
 ///
 ///     sp::TrainingData data(cfg, facts, splits, threads, replicate.seeds.data);
-///     const sp::TrainingContext ctx{checkpoint_path, device, threads, stop_requested};
+///     const sp::TrainingContext ctx{checkpoint_path, device, threads, stop_requested,
+///                                   sp::this_build(threads)};
 ///     sp::RoundsOutcome o = sp::run_rounds(replicate, ctx, model, data);
 ///     if (!o.stopped) { ... evaluate on data.eval ... }
 
@@ -16,6 +17,7 @@
 #include "sp/data/image_set.hpp"
 #include "sp/model/resnet.hpp"
 #include "sp/plan/plan.hpp"
+#include "sp/train/checkpoint.hpp"
 #include "sp/train/history.hpp"
 
 #include <torch/torch.h>
@@ -51,7 +53,8 @@ struct TrainingContext {
     torch::Device device;   ///< where the model lives
     int threads = 1;        ///< LibTorch threads of the rounds' metrics
     const std::function<bool()>&
-        stop_requested; ///< polled after every epoch and round; may be empty
+        stop_requested;      ///< polled after every epoch and round; may be empty
+    CheckpointOrigin origin; ///< stamped on every checkpoint saved (threads, build, changes)
 };
 
 /// How the rounds ended.

@@ -3,14 +3,16 @@
 /// seeds of the same condition. The plan names replicates with it (the ID); the reduce stage
 /// groups replicates into conditions and pairs conditions with it. Nothing else defines identity.
 ///
-///     std::string id = sp::replicate_id(e, sweep_seed, replicate_seed);   // "3f2a..." (16 hex)
-///     std::string condition = sp::condition_key(e);   // same for every seed of a condition
-///     std::string context = sp::context_key(e);       // same for every strategy of a context
+///     sp::EffectiveSettings run = sp::plan_effective(e);            // auto resolved: cpu, fp32
+///     std::string id = sp::replicate_id(e, run, sweep_seed, replicate_seed);  // "3f2a..." (16
+///     hex) std::string condition = sp::condition_key(e, run, sweep_seed);  // same for every seed
+///     std::string context = sp::context_key(e, run, sweep_seed);      // same for every strategy
 ///
 /// Every text is `key = value` lines (value as TOML), one per key, in the order of fields()
 /// (sorted by key). The identity keys are the fields with `Field::identity` set: everything a
 /// replicate computes, none of the locations (paths, output settings), so moving data or
-/// results changes no ID.
+/// results changes no ID. `train.device` and `train.precision` enter as run, not as written
+/// (EffectiveSettings): a CPU run of a config saying fp16 trains in fp32 and is named so.
 
 #include "sp/config/experiment.hpp"
 
@@ -21,34 +23,58 @@
 
 namespace sp {
 
-/// The text whose SHA-256 is the replicate ID: every identity key; then `model.pretrained` by
-/// file name only (which weights, not where they are: moving the weights keeps the ID), at its
-/// place in key order; then `sweep.seed = <sweep_seed>` and `replicate.seed = <replicate_seed>`.
-std::string replicate_identity_text(const Experiment& e, std::uint64_t sweep_seed,
-                                    std::uint64_t replicate_seed);
+/// What a replicate actually runs with where the configuration leaves a choice (`auto`) or asks
+/// for something the device does not do (mixed precision on a CPU).
+struct EffectiveSettings {
+    std::string device = "cpu";            ///< device type used: "cpu" or "cuda" (no index)
+    Precision precision = Precision::fp32; ///< fp32 on the CPU whatever train.precision says
+};
+
+/// The device type and precision `e` runs with on a machine where CUDA is (or is not)
+/// available: train.device "cuda" gives cuda, "cpu" gives cpu, "auto" gives cuda exactly when
+/// `cuda_available`; the precision is train.precision on cuda and fp32 on cpu (the trainer
+/// autocasts only on CUDA). Pure: no LibTorch, no device query.
+EffectiveSettings resolve_effective(const Experiment& e, bool cuda_available);
+
+/// The resolution the plan names replicates with: resolve_effective(e, false). The plan is made
+/// on the launching machine and must not depend on it, so `auto` resolves to cpu at plan time;
+/// a sweep meant for GPUs says train.device = "cuda", which resolves to cuda everywhere.
+EffectiveSettings plan_effective(const Experiment& e);
+
+/// The condition's (key, TOML value) pairs, in order: every identity key in key order (with
+/// train.device and train.precision from `run`), `model.pretrained` by file name only (which
+/// weights, not where they are) at its place in key order, then `sweep.seed`. The reduce stage
+/// labels a condition with those whose values differ between conditions.
+std::vector<std::pair<std::string, std::string>>
+condition_settings(const Experiment& e, const EffectiveSettings& run, std::uint64_t sweep_seed);
+
+/// What identifies a replicate's condition (the replicate without its seed index): the lines of
+/// condition_settings(). Replicates with equal keys are seeds of one condition; recorded as
+/// /conditions/identity in summary.h5.
+std::string condition_key(const Experiment& e, const EffectiveSettings& run,
+                          std::uint64_t sweep_seed);
+
+/// The text whose SHA-256 is the replicate ID: condition_key() then
+/// `replicate.seed = <replicate_seed>`.
+std::string replicate_identity_text(const Experiment& e, const EffectiveSettings& run,
+                                    std::uint64_t sweep_seed, std::uint64_t replicate_seed);
 
 /// First 8 bytes of SHA-256(replicate_identity_text), as 16 lower-case hex digits.
+std::string replicate_id(const Experiment& e, const EffectiveSettings& run,
+                         std::uint64_t sweep_seed, std::uint64_t replicate_seed);
+
+/// The replicate ID the plan gives: replicate_id() with plan_effective(e).
 std::string replicate_id(const Experiment& e, std::uint64_t sweep_seed,
                          std::uint64_t replicate_seed);
 
-/// The (key, TOML value) pairs of the condition key below, in key order; the reduce stage labels
-/// a condition with those of its keys whose values differ between conditions.
-std::vector<std::pair<std::string, std::string>> condition_settings(const Experiment& e);
-
-/// What identifies a replicate's condition (the replicate without its seed), as `key = value`
-/// lines: every identity key, nothing else. Replicates with equal keys (in one sweep) are seeds
-/// of one condition; recorded as /conditions/identity in summary.h5.
-/// \note Known gap (fixed by the identity issue, kept for now so results stay bit-identical):
-/// the key omits `sweep.seed` and the weights' file name (`model.pretrained`), which the
-/// replicate ID includes, so replicates that differ only in those fall into one condition.
-std::string condition_key(const Experiment& e);
-
-/// True for the identity keys that stay fixed within a context: all but the `al.*` keys and
+/// True for the condition keys that stay fixed within a context: all but the `al.*` keys and
 /// `train.shuffle` (which a strategy, or the paper's baseline variant, may change).
 bool is_context_key(const std::string& key);
 
 /// What identifies a replicate's context, the conditions compared with each other: the lines of
-/// condition_key() whose key is_context_key(). Shares the gap noted on condition_key().
-std::string context_key(const Experiment& e);
+/// condition_key() whose key is_context_key(), so it includes the sweep seed, the weights and
+/// the effective device and precision.
+std::string context_key(const Experiment& e, const EffectiveSettings& run,
+                        std::uint64_t sweep_seed);
 
 } // namespace sp

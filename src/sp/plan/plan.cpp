@@ -196,7 +196,8 @@ Plan make_plan(const Sweep& sweep, int ranks) {
             r.config = base;
             r.sources = sources;
             r.seeds = derive_seeds(sweep.seed, seed, base.metrics.tsne.seed);
-            r.id = replicate_id(base, sweep.seed, seed);
+            r.effective = plan_effective(base);
+            r.id = replicate_id(base, r.effective, sweep.seed, seed);
             if (local.empty()) r.cost = estimate_cost(base);
             auto [it, fresh] = by_id.emplace(r.id, r.index);
             if (!fresh) {

@@ -51,6 +51,9 @@ struct Replicate {
     std::vector<std::pair<std::string, std::string>> coordinates; ///< axis -> label, by axis name
     std::uint64_t seed = 0; ///< the replicate seed (a value of sweep.seeds)
     SeedStreams seeds;
+    /// Device type and precision the ID names (plan_effective: `auto` is cpu at plan time); a
+    /// runner that resolves `auto` to another device runs a different replicate than named.
+    EffectiveSettings effective;
     Experiment config;
     SourceMap sources; ///< where each non-default key got its value
     double cost = 0;   ///< estimated work, relative units (estimate_cost)

@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 namespace sp {
 namespace {
@@ -26,10 +27,29 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 struct ReplicateRow {
     std::string id;
     std::string sweep_name;
+    std::string sp_major; ///< major part of the sp_version that wrote the file
     std::uint64_t seed = 0;
     Experiment config;
+    std::vector<std::pair<std::string, std::string>> settings; ///< condition_settings(), as run
+    std::string condition;                                     ///< condition_key(), as run
+    std::string context;                                       ///< context_key(), as run
     std::map<std::string, double> values;
 };
+
+/// "1" of "1.4.2": releases with another major version may compute differently.
+std::string major_version(const std::string& version) {
+    return version.substr(0, version.find('.'));
+}
+
+/// The condition of a replicate as it ran: `auto` is resolved with the device the file records
+/// (provenance `device`, "cpu" or "cuda:N"), not the plan's guess, so a replicate is grouped
+/// with what it computed.
+void identify(ReplicateRow& row, const std::string& device, std::uint64_t sweep_seed) {
+    const EffectiveSettings run = resolve_effective(row.config, device.rfind("cuda", 0) == 0);
+    row.settings = condition_settings(row.config, run, sweep_seed);
+    row.condition = condition_key(row.config, run, sweep_seed);
+    row.context = context_key(row.config, run, sweep_seed);
+}
 
 std::vector<std::string> h5_files(const std::string& dir) {
     std::error_code ec;
@@ -98,10 +118,13 @@ std::optional<ReplicateRow> read_replicate(const std::string& dir, const std::st
         ReplicateRow row;
         row.id = id;
         row.sweep_name = prov.read_attribute<std::string>("sweep_name");
+        row.sp_major = major_version(f.read_attribute<std::string>("sp_version"));
         row.seed = prov.read_attribute<std::uint64_t>("replicate_seed");
         row.config = parse_sweep(prov.read_attribute<std::string>("config_toml"),
                                  path + ":/provenance/config_toml")
                          .base;
+        identify(row, prov.read_attribute<std::string>("device"),
+                 prov.read_attribute<std::uint64_t>("sweep_seed"));
         if (f.exists("/eval") && f.open_group("/eval").has_attribute("accuracy"))
             row.values["accuracy"] = f.open_group("/eval").read_attribute<double>("accuracy");
         if (f.exists("/metrics/scalars")) {
@@ -139,22 +162,31 @@ std::vector<std::string> metric_order(const std::vector<ReplicateRow>& rows) {
     return out;
 }
 
-/// Replicates of one condition, keyed by (sweep name, condition_key).
-using Groups = std::map<std::pair<std::string, std::string>, std::vector<const ReplicateRow*>>;
+/// (sweep name, sp major version, condition_key): replicates that differ in any of these are
+/// never pooled.
+using GroupKey = std::tuple<std::string, std::string, std::string>;
+/// Replicates of one condition, by GroupKey.
+using Groups = std::map<GroupKey, std::vector<const ReplicateRow*>>;
 
 Groups group_by_condition(const std::vector<ReplicateRow>& rows) {
     Groups groups;
     for (const ReplicateRow& row : rows)
-        groups[{row.sweep_name, condition_key(row.config)}].push_back(&row);
+        groups[{row.sweep_name, row.sp_major, row.condition}].push_back(&row);
     return groups;
+}
+
+/// The settings a label may show: the condition's, then the sp major version.
+std::vector<std::pair<std::string, std::string>> label_settings(const ReplicateRow& row) {
+    std::vector<std::pair<std::string, std::string>> out = row.settings;
+    out.emplace_back("sp_version_major", row.sp_major);
+    return out;
 }
 
 /// The condition keys whose values differ between conditions: they make the labels.
 std::set<std::string> varying_keys(const Groups& groups) {
     std::map<std::string, std::set<std::string>> seen;
     for (const auto& [key, members] : groups) {
-        for (const auto& [k, value] : condition_settings(members.front()->config))
-            seen[k].insert(value);
+        for (const auto& [k, value] : label_settings(*members.front())) seen[k].insert(value);
     }
     std::set<std::string> varying;
     for (const auto& [key, values] : seen) {
@@ -164,17 +196,15 @@ std::set<std::string> varying_keys(const Groups& groups) {
 }
 
 /// One condition from its replicates: labelled by the varying keys, seeds ascending.
-Condition make_condition(const std::pair<std::string, std::string>& key,
-                         const std::vector<const ReplicateRow*>& members,
+Condition make_condition(const GroupKey& key, const std::vector<const ReplicateRow*>& members,
                          const std::set<std::string>& varying,
                          const std::vector<std::string>& metrics) {
     Condition c;
-    c.sweep_name = key.first;
-    c.identity = key.second;
-    const Experiment& e = members.front()->config;
-    c.strategy = e.al.strategy;
-    c.context = context_key(e);
-    for (const auto& [k, value] : condition_settings(e)) {
+    std::tie(c.sweep_name, c.sp_version_major, c.identity) = key;
+    const ReplicateRow& first = *members.front();
+    c.strategy = first.config.al.strategy;
+    c.context = first.context;
+    for (const auto& [k, value] : label_settings(first)) {
         if (varying.count(k) != 0) c.label += (c.label.empty() ? "" : ", ") + k + "=" + value;
     }
     if (c.label.empty()) c.label = c.sweep_name;
@@ -201,8 +231,8 @@ std::vector<Condition> make_conditions(const std::vector<ReplicateRow>& rows,
     for (const auto& [key, members] : groups)
         out.push_back(make_condition(key, members, varying, metrics));
     std::sort(out.begin(), out.end(), [](const Condition& a, const Condition& b) {
-        return std::tie(a.sweep_name, a.label, a.identity) <
-               std::tie(b.sweep_name, b.label, b.identity);
+        return std::tie(a.sweep_name, a.label, a.sp_version_major, a.identity) <
+               std::tie(b.sweep_name, b.label, b.sp_version_major, b.identity);
     });
     return out;
 }
@@ -249,7 +279,8 @@ Comparison compare(const std::vector<Condition>& conditions,
     return cmp;
 }
 
-/// Within a sweep and context: every strategy against baseline, and every strategy but
+/// Within a sweep, sp major version and context (which holds the sweep seed, weights and
+/// effective device and precision): every strategy against baseline, and every strategy but
 /// baseline and random against random.
 std::vector<Comparison> pair_contrasts(const std::vector<Condition>& conditions,
                                        const std::vector<std::string>& metrics) {
@@ -258,7 +289,9 @@ std::vector<Comparison> pair_contrasts(const std::vector<Condition>& conditions,
         for (std::size_t j = 0; j < conditions.size(); ++j) {
             const Condition& ci = conditions[i];
             const Condition& cj = conditions[j];
-            if (i == j || ci.sweep_name != cj.sweep_name || ci.context != cj.context) continue;
+            if (i == j || ci.sweep_name != cj.sweep_name || ci.context != cj.context ||
+                ci.sp_version_major != cj.sp_version_major)
+                continue;
             if (cj.strategy == Strategy::baseline && ci.strategy != Strategy::baseline)
                 out.push_back(compare(conditions, metrics, i, j, "strategy_vs_baseline"));
             else if (cj.strategy == Strategy::random && ci.strategy != Strategy::random &&
@@ -289,7 +322,13 @@ std::string summary_markdown(const Reduction& r) {
     md << "# Summary of " << r.directory << "\n\n"
        << r.replicates << " complete replicates in " << r.conditions.size() << " conditions";
     if (!r.failed.empty()) md << ", " << r.failed.size() << " failed";
-    md << ". Values: mean +- sample std [95% Student-t interval] over seeds (n).\n\n";
+    md << ". Values: mean +- sample std [95% Student-t interval] over seeds (n).\n\n"
+       << "A condition is one sweep name, one sp major version and one condition key: every key "
+          "in the replicate ID (train.device and train.precision as run, the weights by file "
+          "name, sweep.seed) but replicate.seed. Replicates that differ in any of these are never "
+          "pooled; a heading names the keys in which its condition differs from the others. "
+          "Comparisons pair equal replicate seeds within one context (same sweep seed, device "
+          "and precision).\n\n";
     std::vector<std::size_t> shown;
     for (const std::string& m : headline()) {
         const auto it = std::find(r.metrics.begin(), r.metrics.end(), m);
@@ -347,7 +386,7 @@ void write_summary_header(h5::File& f, const Reduction& r) {
 
 /// /conditions: one entry per condition; seeds and IDs concatenated, split by seed_offsets.
 void write_conditions(h5::File& f, const std::vector<Condition>& conditions) {
-    std::vector<std::string> label, sweep, strategy, identity;
+    std::vector<std::string> label, sweep, strategy, identity, major;
     std::vector<std::int64_t> count, offsets{0};
     std::vector<std::uint64_t> seeds;
     std::vector<std::string> ids;
@@ -356,6 +395,7 @@ void write_conditions(h5::File& f, const std::vector<Condition>& conditions) {
         sweep.push_back(c.sweep_name);
         strategy.emplace_back(enum_name(c.strategy));
         identity.push_back(c.identity);
+        major.push_back(c.sp_version_major);
         count.push_back(static_cast<std::int64_t>(c.seeds.size()));
         seeds.insert(seeds.end(), c.seeds.begin(), c.seeds.end());
         ids.insert(ids.end(), c.ids.begin(), c.ids.end());
@@ -365,6 +405,7 @@ void write_conditions(h5::File& f, const std::vector<Condition>& conditions) {
     f.write<std::string>("/conditions/sweep_name", sweep);
     f.write<std::string>("/conditions/strategy", strategy);
     f.write<std::string>("/conditions/identity", identity);
+    f.write<std::string>("/conditions/sp_version_major", major);
     f.write<std::int64_t>("/conditions/replicates", count);
     f.write<std::int64_t>("/conditions/seed_offsets", offsets);
     f.write<std::uint64_t>("/conditions/seeds", seeds);

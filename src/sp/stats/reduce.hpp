@@ -9,9 +9,10 @@
 ///
 /// Files are read in file-name (replicate ID) order, so the result never depends on how many
 /// ranks made them. Conditions and contexts are those of plan/identity.hpp (condition_key,
-/// context_key). Pairs: within a *context* (the condition without its `al.*` keys and
-/// `train.shuffle`, which the paper's baseline variant changes), baseline against every
-/// strategy, and every strategy but random against random (the equal-budget control); each on
+/// context_key, with `auto` resolved by the device each file records), split further by the
+/// major version of sp that wrote the files. Pairs: within a *context* (the condition without its
+/// `al.*` keys and `train.shuffle`, which the paper's baseline variant changes), baseline against
+/// every strategy, and every strategy but random against random (the equal-budget control); each on
 /// the seeds both have. p-values are Holm-corrected across the metrics of one pair.
 
 #include "sp/config/enums.hpp"
@@ -27,9 +28,10 @@ namespace sp {
 struct Condition {
     std::string label; ///< the keys that tell conditions apart: "al.strategy=random"
     std::string sweep_name;
+    std::string sp_version_major;           ///< major version of the sp that wrote its replicates
     Strategy strategy = Strategy::baseline; ///< al.strategy
-    std::string context;              ///< context_key(): condition key without al.*, train.shuffle
-    std::string identity;             ///< condition_key(): the replicate's identity without seeds
+    std::string context;  ///< context_key(): condition key without al.*, train.shuffle
+    std::string identity; ///< condition_key(): the replicate's identity without replicate.seed
     std::vector<std::uint64_t> seeds; ///< replicate seeds, ascending
     std::vector<std::string> ids;     ///< replicate IDs, by seed
     std::map<std::string, std::vector<double>>

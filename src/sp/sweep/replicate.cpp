@@ -6,7 +6,9 @@
 #include "sp/io/schema.hpp"
 #include "sp/metrics/analyze.hpp"
 #include "sp/model/device.hpp"
+#include "sp/plan/identity.hpp"
 #include "sp/sweep/result_file.hpp"
+#include "sp/train/checkpoint.hpp"
 #include "sp/train/extract.hpp"
 #include "sp/train/model_init.hpp"
 #include "sp/train/trainer.hpp"
@@ -26,8 +28,11 @@ namespace sp {
 namespace {
 
 /// LibTorch's threads and determinism, and the device, recorded in the provenance. Throws
-/// ConfigError when CUDA is asked for and there is none.
-torch::Device resolve_runtime(const TrainConfig& t, const RunContext& ctx, Provenance& p) {
+/// ConfigError when CUDA is asked for and there is none, and when this node would run another
+/// device type than the replicate's ID names (plan_effective: `auto` is cpu at plan time), rather
+/// than run under an ID that says otherwise.
+torch::Device resolve_runtime(const Replicate& r, const RunContext& ctx, Provenance& p) {
+    const TrainConfig& t = r.config.train;
     set_torch_threads(ctx.threads);
     if (t.deterministic && std::getenv("CUBLAS_WORKSPACE_CONFIG") == nullptr) {
         // cuBLAS is only deterministic with a fixed workspace (CUDA docs); harmless on the CPU.
@@ -39,10 +44,59 @@ torch::Device resolve_runtime(const TrainConfig& t, const RunContext& ctx, Prove
     if (t.device == DeviceChoice::cuda && !dev.cuda_available) {
         throw ConfigError("train.device: \"cuda\" asked for, but LibTorch sees no CUDA device");
     }
+    const EffectiveSettings here = resolve_effective(r.config, dev.cuda_available);
+    if (here.device != r.effective.device) {
+        throw ConfigError("train.device: \"auto\" resolves to " + here.device +
+                          " on this node, but replicate " + r.id + " was planned for " +
+                          r.effective.device +
+                          " (IDs are made at plan time, where auto means cpu); set train.device "
+                          "= \"cuda\" for a GPU sweep or \"cpu\" to train on the CPU here");
+    }
     p.device = dev.device;
     p.device_name = dev.name;
     p.libtorch_version = dev.libtorch_version;
     return torch::Device(dev.device);
+}
+
+void append_change(std::string& changes, const std::string& change) {
+    changes += (changes.empty() ? "" : "; ") + change;
+}
+
+/// The origin this run stamps on its checkpoints: this build with ctx.threads, carrying the
+/// changes the checkpoint at `checkpoint` (if any) had accepted. Throws ConfigError when that
+/// checkpoint was written with another thread count or sp build and `ctx` does not allow it.
+CheckpointOrigin resume_origin(const std::string& checkpoint, const RunContext& ctx) {
+    CheckpointOrigin now = this_build(ctx.threads);
+    const std::optional<CheckpointOrigin> was = read_checkpoint_origin(checkpoint);
+    if (!was) return now;
+    now.thread_changes = was->thread_changes;
+    now.version_changes = was->version_changes;
+    if (was->threads != now.threads) {
+        // Results depend on the thread count (LibTorch splits its CPU reductions by thread).
+        const std::string from = was->threads > 0 ? std::to_string(was->threads) : "unknown";
+        const std::string to = std::to_string(now.threads);
+        if (!ctx.allow_thread_change) {
+            throw ConfigError(
+                checkpoint + ": checkpoint written with " + from +
+                " LibTorch thread(s), this run has " + to +
+                "; a different thread count changes the results. Resume with " +
+                (was->threads > 0 ? "--threads " + from : "the thread count it ran with") +
+                ", or pass --allow-thread-change to resume anyway (recorded in the result file)");
+        }
+        append_change(now.thread_changes, from + "->" + to);
+    }
+    const std::string built = was->sp_version + " (" + was->git_revision + ")";
+    const std::string current = now.sp_version + " (" + now.git_revision + ")";
+    if (built != current) {
+        if (!ctx.allow_version_change) {
+            throw ConfigError(checkpoint + ": checkpoint written by sp " + built + ", this is sp " +
+                              current +
+                              "; pass --allow-version-change to resume anyway (recorded in the "
+                              "result file), or --force to start over");
+        }
+        append_change(now.version_changes, built + "->" + current);
+    }
+    return now;
 }
 
 /// Moves the evaluation outputs into the result file's fields.
@@ -76,7 +130,10 @@ ReplicateOutcome train_replicate(const Replicate& r, const RunContext& ctx,
                                  ReplicateResult& result) {
     const Experiment& cfg = r.config;
     const auto t0 = std::chrono::steady_clock::now();
-    const torch::Device device = resolve_runtime(cfg.train, ctx, result.provenance);
+    const CheckpointOrigin origin = resume_origin(checkpoint_path(r), ctx);
+    result.provenance.thread_changes = origin.thread_changes;
+    result.provenance.version_changes = origin.version_changes;
+    const torch::Device device = resolve_runtime(r, ctx, result.provenance);
 
     const DataSplits data = load_dataset(cfg.dataset, r.seeds.pool, ctx.threads);
     const DatasetFacts facts = dataset_facts(cfg.dataset.name, cfg.dataset.synthetic);
@@ -87,7 +144,8 @@ ReplicateOutcome train_replicate(const Replicate& r, const RunContext& ctx,
     torch::manual_seed(r.seeds.dropout);
     TrainingData batches(cfg, facts, data, ctx.threads, r.seeds.data);
 
-    const TrainingContext training{checkpoint_path(r), device, ctx.threads, ctx.stop_requested};
+    const TrainingContext training{checkpoint_path(r), device, ctx.threads, ctx.stop_requested,
+                                   origin};
     const RoundsOutcome trained = run_rounds(r, training, model, batches);
     result.history = trained.history;
     if (trained.stopped) return {r.id, "stopped", 0, seconds_since(t0), trained.message};
@@ -111,16 +169,26 @@ std::string checkpoint_path(const Replicate& r) {
     return r.config.output.dir + "/checkpoints/" + r.id + ".h5";
 }
 
-bool result_is_complete(const std::string& path) {
+bool result_is_complete(const std::string& path, const std::string& id) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) return false;
+    std::string found;
+    std::string status;
     try {
         io::SchemaSet schemas;
         if (!io::validate(path, schemas).valid()) return false;
-        return h5::File::open(path).read_attribute<std::string>("status") == "complete";
+        const h5::File f = h5::File::open(path);
+        found = f.read_attribute<std::string>("replicate_id");
+        status = f.read_attribute<std::string>("status");
     } catch (const Error&) {
         return false;
     }
+    if (found != id) {
+        throw DataError(path + ": holds the result of replicate " + found + ", not " + id +
+                        "; it is neither skipped nor overwritten: move it away (or use --force "
+                        "to delete it)");
+    }
+    return status == "complete";
 }
 
 ReplicateOutcome run_replicate(const Plan& plan, const Replicate& r, const RunContext& ctx) {
@@ -131,8 +199,12 @@ ReplicateOutcome run_replicate(const Plan& plan, const Replicate& r, const RunCo
         std::filesystem::remove(path, ec);
         std::filesystem::remove(checkpoint_path(r), ec);
     }
-    if (result_is_complete(path)) {
-        return {r.id, "skipped", 0, 0, "complete result exists: " + path};
+    try {
+        if (result_is_complete(path, r.id)) {
+            return {r.id, "skipped", 0, 0, "complete result exists: " + path};
+        }
+    } catch (const DataError& e) {
+        return {r.id, "failed", 0, seconds_since(t0), e.what()};
     }
     ReplicateResult result;
     result.id = r.id;
@@ -144,6 +216,8 @@ ReplicateOutcome run_replicate(const Plan& plan, const Replicate& r, const RunCo
     p.device_name = "cpu";
     p.libtorch_version = libtorch_version();
     p.deterministic = r.config.train.deterministic;
+    p.threads = ctx.threads;
+    p.ranks = ctx.ranks;
     p.start_time = utc_now_iso8601();
     p.sweep_seed = plan.sweep_seed;
     p.replicate_seed = r.seed;

@@ -39,6 +39,10 @@ void write_provenance(h5::File& f, const Provenance& p) {
     g.write_attribute("hdf5_version", hdf5_version());
     g.write_attribute("mpi_version", mpi_library_version());
     g.write_attribute("deterministic", static_cast<std::uint8_t>(p.deterministic ? 1 : 0));
+    g.write_attribute("threads", static_cast<std::int32_t>(p.threads));
+    g.write_attribute("ranks", static_cast<std::int32_t>(p.ranks));
+    if (!p.thread_changes.empty()) g.write_attribute("thread_changes", p.thread_changes);
+    if (!p.version_changes.empty()) g.write_attribute("version_changes", p.version_changes);
     g.write_attribute("start_time", p.start_time);
     g.write_attribute("end_time", p.end_time);
     g.write_attribute("sweep_seed", p.sweep_seed);

@@ -28,6 +28,13 @@ struct Provenance {
     std::string device_name;
     std::string libtorch_version;
     bool deterministic = true;
+    int threads = 1; ///< LibTorch intra-op threads it ran with (the last run, when resumed)
+    int ranks = 1;   ///< MPI world size of the sweep's job (of the last run)
+    /// Thread-count changes accepted on resume (sp_sweep --allow-thread-change), "1->2; 2->4";
+    /// "" when none (and then not written).
+    std::string thread_changes;
+    /// sp version/revision changes accepted on resume (--allow-version-change), "" when none.
+    std::string version_changes;
     std::string start_time; ///< ISO-8601 UTC
     std::string end_time;
     std::uint64_t sweep_seed = 0;

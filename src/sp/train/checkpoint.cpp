@@ -71,16 +71,55 @@ torch::Tensor tensor_of(std::vector<std::uint8_t>& bytes) {
         .clone();
 }
 
+std::string string_or(const h5::File& f, const std::string& name, const std::string& absent) {
+    return f.has_attribute(name) ? f.read_attribute<std::string>(name) : absent;
+}
+
+void write_origin(h5::File& f, const CheckpointOrigin& o) {
+    f.write_attribute("sp_version", o.sp_version);
+    f.write_attribute("git_revision", o.git_revision);
+    f.write_attribute("threads", static_cast<std::int32_t>(o.threads));
+    if (!o.thread_changes.empty()) f.write_attribute("thread_changes", o.thread_changes);
+    if (!o.version_changes.empty()) f.write_attribute("version_changes", o.version_changes);
+}
+
 } // namespace
 
+CheckpointOrigin this_build(int threads) {
+    CheckpointOrigin o;
+    o.threads = threads;
+    o.sp_version = version();
+    o.git_revision = git_revision();
+    return o;
+}
+
+std::optional<CheckpointOrigin> read_checkpoint_origin(const std::string& path) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return std::nullopt;
+    const h5::File f = h5::File::open(path);
+    if (string_or(f, "file_kind", "") != "checkpoint") {
+        throw DataError(path + ": not a checkpoint (file_kind is not \"checkpoint\")");
+    }
+    // Checkpoints written before threads and revisions were recorded read as "unknown", which
+    // never matches a run: resuming one needs the override flags, so it is never silent.
+    CheckpointOrigin o;
+    o.threads = f.has_attribute("threads") ? f.read_attribute<std::int32_t>("threads") : 0;
+    o.sp_version = string_or(f, "sp_version", "unknown");
+    o.git_revision = string_or(f, "git_revision", "unknown");
+    o.thread_changes = string_or(f, "thread_changes", "");
+    o.version_changes = string_or(f, "version_changes", "");
+    return o;
+}
+
 void save_checkpoint(const std::string& path, const std::string& replicate_id,
-                     torch::nn::Module& model, torch::optim::Optimizer& optimizer,
-                     const TrainState& state, const std::function<void(h5::File&)>& extra) {
+                     const CheckpointOrigin& origin, torch::nn::Module& model,
+                     torch::optim::Optimizer& optimizer, const TrainState& state,
+                     const std::function<void(h5::File&)>& extra) {
     io::AtomicH5File out(path);
     h5::File& f = out.file();
     f.write_attribute("file_kind", "checkpoint");
     f.write_attribute("schema_version", kCheckpointVersion);
-    f.write_attribute("sp_version", version());
+    write_origin(f, origin);
     f.write_attribute("replicate_id", replicate_id);
     f.write_attribute("epoch", state.epoch);
     f.write_attribute("step", state.step);
