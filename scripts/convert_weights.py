@@ -13,6 +13,13 @@ cluster. torchvision publishes a state_dict saved as an OrderedDict, which LibTo
 torch::pickle_load cannot read; sp reads a plain dict of name -> contiguous CPU tensor in the zip
 format of torch.save, which this script writes (atomically: <output>.tmp, then rename).
 
+Hash check: torchvision names its weight files <name>-<first hex digits of the file's SHA-256>.pth
+(resnet18-f37072fd.pth) and torch.hub checks that prefix after a download (check_hash); this
+script checks it too for any input whose name carries 8 or more hex digits that way. A mismatch
+(a damaged or different file) exits with 2 naming the file, the expected prefix and the SHA-256
+found; --allow-unverified converts it anyway (private weights that follow the naming by chance),
+and says so. The output's SHA-256 is what sp puts in replicate IDs (model.pretrained).
+
 The input may also be a whole pickled module, a checkpoint holding the state_dict under
 "state_dict" or "model", or a DataParallel state_dict ("module." prefixes are removed). Unless
 --no-check is given, the result must load into torchvision's resnet18 (strict=True) with the
@@ -23,6 +30,7 @@ import argparse
 import glob
 import hashlib
 import os
+import re
 import sys
 
 import torch
@@ -34,6 +42,39 @@ def hub_cache_file():
     if not found:
         sys.exit(f"convert_weights: no input given and nothing matches {pattern}")
     return found[-1]
+
+
+# torch.hub's HASH_REGEX, with at least 8 digits (torchvision's names carry 8).
+HASH_PREFIX = re.compile(r"-([a-f0-9]{8,})\.")
+
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_hash_prefix(path, allow_unverified):
+    """The file's SHA-256 must start with the hex digits in its name (torchvision's convention)."""
+    match = HASH_PREFIX.search(os.path.basename(path))
+    if not match:
+        return
+    expected = match.group(1)
+    found = sha256_of(path)
+    if found.startswith(expected):
+        print(f"{path}: SHA-256 {found} starts with {expected}, as its name says")
+        return
+    message = (f"{path}: SHA-256 mismatch: the name says it starts with {expected}, "
+               f"found {found}")
+    if allow_unverified:
+        print(f"convert_weights: warning: {message}; converted anyway (--allow-unverified)",
+              file=sys.stderr)
+        return
+    print(f"convert_weights: {message} (a damaged or different file; --allow-unverified "
+          f"converts it anyway)", file=sys.stderr)
+    sys.exit(2)
 
 
 def torchvision_state_dict():
@@ -99,6 +140,9 @@ def main():
                         help="take the weights from torchvision.models.resnet18 (ImageNet)")
     parser.add_argument("--no-check", action="store_true",
                         help="do not check the result against torchvision's resnet18")
+    parser.add_argument("--allow-unverified", action="store_true",
+                        help="convert an input whose SHA-256 does not start with the hex digits "
+                             "in its name (torchvision's resnet18-f37072fd.pth convention)")
     args = parser.parse_args()
     if len(args.paths) > 2 or (args.from_torchvision and len(args.paths) != 1):
         parser.error("give [INPUT] OUTPUT, or --from-torchvision OUTPUT")
@@ -109,6 +153,7 @@ def main():
         state = torchvision_state_dict()
     else:
         source = args.paths[0] if len(args.paths) == 2 else hub_cache_file()
+        check_hash_prefix(source, args.allow_unverified)
         state = read_state_dict(source)
     state = plain_dict(state, source)
     if not args.no_check:

@@ -20,7 +20,7 @@ import h5py
 import numpy as np
 
 #: file_kind -> the schema_version values this reader understands.
-KNOWN_SCHEMA_VERSIONS = {"replicate": (1,), "summary": (1,)}
+KNOWN_SCHEMA_VERSIONS = {"replicate": (1, 2), "summary": (1,)}
 
 #: Columns of :func:`replicate_table`.
 REPLICATE_COLUMNS = ("replicate_id", "sweep", "condition", "strategy", "seed", "metric", "value")

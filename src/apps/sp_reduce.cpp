@@ -6,6 +6,8 @@
 // condition (everything but the seed), summarises every metric across seeds and compares
 // conditions that share seeds (src/sp/stats/reduce.hpp); writes RESULTS_DIR/summary.h5
 // (results-schema/summary.toml) and RESULTS_DIR/summary.md atomically and prints the latter.
+// The sweep records sp_sweep left in RESULTS_DIR/sweeps/ say what was planned: the summary lists
+// every planned replicate as complete, failed or missing (src/sp/stats/sweep_record.hpp).
 // sp_sweep runs the same at the end of a sweep. Exit codes: 0 ok, 2 bad input.
 #include "sp/stats/reduce.hpp"
 #include "sp/util/error.hpp"

@@ -12,6 +12,7 @@
 #include "sp/mpi/threads.hpp"
 #include "sp/plan/plan.hpp"
 #include "sp/stats/reduce.hpp"
+#include "sp/stats/sweep_record.hpp"
 #include "sp/sweep/replicate.hpp"
 #include "sp/util/error.hpp"
 #include "sp/util/log.hpp"
@@ -71,21 +72,24 @@ std::string list_keys(bool tsv) {
 std::string serialize(const sp::ReplicateOutcome& o) {
     std::ostringstream os;
     os.precision(17);
-    os << o.id << '\t' << o.status << '\t' << o.accuracy << '\t' << o.seconds << '\t' << o.message;
+    os << o.id << '\t' << o.status << '\t' << o.accuracy << '\t' << o.seconds << '\t' << o.exit_code
+       << '\t' << o.message;
     return os.str();
 }
 
 sp::ReplicateOutcome deserialize(const std::string& line) {
     std::istringstream is(line);
     sp::ReplicateOutcome o;
-    std::string accuracy, seconds;
+    std::string accuracy, seconds, code;
     std::getline(is, o.id, '\t');
     std::getline(is, o.status, '\t');
     std::getline(is, accuracy, '\t');
     std::getline(is, seconds, '\t');
+    std::getline(is, code, '\t');
     std::getline(is, o.message);
     o.accuracy = std::strtod(accuracy.c_str(), nullptr);
     o.seconds = std::strtod(seconds.c_str(), nullptr);
+    o.exit_code = std::atoi(code.c_str());
     return o;
 }
 
@@ -117,8 +121,9 @@ std::string outcome_table(const sp::Plan& plan, const std::vector<sp::ReplicateO
 
 /// Runs the sweep: every rank takes the next replicate, longest estimated first, from a
 /// job-wide counter until none is left or a stop signal arrives; the outcomes are gathered on
-/// rank 0, which prints the table and the reduction. Exit code 3 if any replicate failed, 75
-/// (requeue) if a signal stopped the sweep (each running replicate checkpointed first).
+/// rank 0, which prints the table and the reduction. Exit code 75 (requeue) if a signal stopped
+/// the sweep (each running replicate checkpointed first); else 2 if any replicate was refused as
+/// bad input (a resume or skip refused: ReplicateOutcome::exit_code), 3 if any other failed.
 int run_sweep(sp::Plan plan, sp::RunContext ctx, const std::vector<std::string>& signals, int argc,
               char** argv) {
     sp::tune_allocator();
@@ -164,6 +169,7 @@ int run_sweep(sp::Plan plan, sp::RunContext ctx, const std::vector<std::string>&
     for (const auto& m : mine) joined += m + "\n";
     const std::vector<std::string> all = world.gather(joined, /*root=*/0);
     bool failed = false;
+    bool refused = false;
     const bool stopped = world.any_of(sp::stop_requested());
     if (world.rank() == 0) {
         std::vector<sp::ReplicateOutcome> outcomes;
@@ -175,7 +181,10 @@ int run_sweep(sp::Plan plan, sp::RunContext ctx, const std::vector<std::string>&
             }
         }
         std::cout << outcome_table(plan, outcomes) << std::flush;
-        for (const auto& o : outcomes) failed = failed || o.status == "failed";
+        for (const auto& o : outcomes) {
+            failed = failed || o.status == "failed";
+            refused = refused || o.exit_code == static_cast<int>(sp::ExitCode::bad_input);
+        }
         if (failed) std::cout << "\nsome replicates failed: see the table above\n";
         if (stopped) {
             std::cout << "\nstopped by a signal: running replicates checkpointed; run the same "
@@ -198,7 +207,9 @@ int run_sweep(sp::Plan plan, sp::RunContext ctx, const std::vector<std::string>&
         }
     }
     failed = world.any_of(failed);
+    refused = world.any_of(refused);
     if (stopped) return static_cast<int>(sp::ExitCode::requeue);
+    if (refused) return static_cast<int>(sp::ExitCode::bad_input);
     return failed ? static_cast<int>(sp::ExitCode::replicates_failed) : 0;
 }
 
@@ -254,13 +265,31 @@ int run(int argc, char** argv) {
         std::cout << list_keys(format == "tsv");
         return 0;
     }
+    const std::string sweep_text = sp::sweep_file_text(file); // the embedded one when empty
     const sp::Sweep sweep =
-        file.empty() ? sp::parse_sweep(sp::embedded_quick_toml(), sp::kEmbeddedQuickName, overrides)
-                     : sp::load_sweep(file, overrides);
-    const sp::Plan plan = sp::make_plan(sweep, ranks > 0 ? ranks : launcher_ranks());
+        sp::parse_sweep(sweep_text, file.empty() ? sp::kEmbeddedQuickName : file, overrides);
+    // A plan only shown may lack the weights file (the IDs then name it by file name, and say
+    // so); a plan that runs hashes it.
+    const bool runs = !dry_run && show.empty() && format == "table";
+    const sp::Plan plan =
+        sp::make_plan(sweep, ranks > 0 ? ranks : launcher_ranks(),
+                      runs ? sp::MissingWeights::refuse : sp::MissingWeights::name_only);
     const bool printer = launcher_rank() == 0; // one copy of the plan per job
-    if (!dry_run && show.empty() && format == "table") {
+    for (const std::string& path : plan.missing_weights) {
+        if (printer) {
+            sp::log::warn("model.pretrained: " + path +
+                          " cannot be read: the IDs of the replicates using it are provisional "
+                          "(by file name, not contents); a run refuses to start without it");
+        }
+    }
+    if (runs) {
         if (printer) std::cout << sp::format_plan(plan) << std::flush;
+        // What this run plans, in each results directory, before any replicate runs.
+        if (printer) {
+            const std::string command = sp::command_line(argc, argv);
+            for (const auto& record : sp::make_sweep_records(plan, sweep_text, command, overrides))
+                sp::write_sweep_record(record);
+        }
         sp::RunContext ctx;
         ctx.threads = threads; // 0: the node's share, decided once MPI is up
         ctx.force = force;

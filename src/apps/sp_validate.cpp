@@ -3,7 +3,9 @@
 //     sp_validate results/*.h5 [--schema PATH] [--quiet]
 //
 // Prints "FILE: ok" or one line per problem; exits 0 when every file is valid, 2 when any is
-// invalid or unreadable (or the arguments are bad).
+// invalid or unreadable (or the arguments are bad). A file of an older layout version its
+// schema still lists (replicate files: 1 and 2) is checked as that version: it lacks only what
+// later versions added; any other version is one error naming the versions this sp reads.
 #include "sp/io/schema.hpp"
 #include "sp/util/error.hpp"
 #include "sp/util/main.hpp"

@@ -254,10 +254,10 @@ class Errors(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             make_results(d)
             write_replicate(os.path.join(d, "v2.h5"), "v2", "baseline", 3,
-                            {"accuracy": 0.1}, version=2)
+                            {"accuracy": 0.1}, version=99)
             rc, err = run_main([d, "-q"])
             self.assertEqual(rc, 2)
-            self.assertIn(os.path.join(d, "v2.h5") + ": replicate schema_version is 2", err)
+            self.assertIn(os.path.join(d, "v2.h5") + ": replicate schema_version is 99", err)
             with self.assertRaises(sp_analysis.ResultsError) as ctx:
                 sp_analysis.load_results(d)
             self.assertEqual(ctx.exception.path, os.path.join(d, "v2.h5"))

@@ -30,6 +30,31 @@ for path in glob.glob(sys.argv[1] + "/*.h5"):
         sizes.add(tuple(f["al/labelled_size"][()]))
 assert sizes == {(2000, 4000, 6000, 8000)}, sizes
 PY
+# Every result file says what explains a difference (issue 14): threads, ranks, CPU model, BLAS.
+/usr/bin/python3 - "$tmp/quick" <<'PY'
+import glob, os, sys
+import h5py
+files = 0
+for path in glob.glob(sys.argv[1] + "/*.h5"):
+    with h5py.File(path, "r") as f:
+        if f.attrs["file_kind"] != "replicate":
+            continue
+        files += 1
+        assert f.attrs["schema_version"] == 2, (path, f.attrs["schema_version"])
+        p = f["provenance"].attrs
+        text = lambda k: p[k].decode() if isinstance(p[k], bytes) else str(p[k])
+        assert p["threads"] >= 1 and p["ranks"] >= 1, (path, p["threads"], p["ranks"])
+        assert text("cpu_model") and text("cpu_model") != "cpu", (path, text("cpu_model"))
+        assert text("device_name") == text("cpu_model"), (path, "a CPU run names its CPU")
+        if not text("blas").startswith("BLAS_INFO="):  # else linked into LibTorch
+            for blas in text("blas").split("; "):
+                name = os.path.basename(blas)
+                assert os.path.isfile(blas) and any(b in name for b in ("blas", "mkl", "blis")), (path, blas)
+        for key in ("cpu_capability", "compiler", "compiler_flags", "libtorch_version"):
+            assert text(key), (path, key)
+        assert "CUBLAS_WORKSPACE_CONFIG=" in text("environment"), (path, text("environment"))
+assert files == 9, files
+PY
 grep -q 'vs  al.strategy="random"' "$tmp/quick/summary.md"
 grep -q 'vs  al.strategy="baseline"' "$tmp/quick/summary.md"
 grep -E '^[0-9]+ +[0-9a-f]{16} ' "$tmp/log"

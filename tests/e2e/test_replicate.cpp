@@ -14,7 +14,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 namespace {
 
@@ -94,6 +96,57 @@ TEST(Replicate, LearnsAndWritesAValidResult) {
     EXPECT_EQ(again.status, "skipped") << "a complete result is not redone";
 }
 
+// Rule: a CPU run's provenance names the machine and the libraries it computed with, as the
+// system itself reports them (/proc/cpuinfo, the files of the mapped BLAS).
+TEST(Replicate, ProvenanceNamesTheMachineAndLibraries) {
+    sp::test::TempDir dir("sp-provenance");
+    const sp::Plan plan = tiny_plan(dir.path(), /*epochs=*/1);
+    sp::RunContext ctx;
+    ctx.threads = 2;
+    ctx.ranks = 3;
+    ASSERT_EQ(sp::run_replicate(plan, plan.replicates[0], ctx).status, "complete");
+    const sp::h5::File f = sp::h5::File::open(sp::result_path(plan.replicates[0]));
+    const sp::h5::Group p = f.open_group("/provenance");
+    EXPECT_EQ(p.read_attribute<std::int32_t>("threads"), 2);
+    EXPECT_EQ(p.read_attribute<std::int32_t>("ranks"), 3);
+
+    std::string model = "unknown";
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    for (std::string line; std::getline(cpuinfo, line);) {
+        if (line.rfind("model name", 0) == 0) {
+            model = line.substr(line.find(':') + 2);
+            break;
+        }
+    }
+    EXPECT_EQ(p.read_attribute<std::string>("cpu_model"), model);
+    EXPECT_EQ(p.read_attribute<std::string>("device_name"), model) << "on the CPU: its model";
+    EXPECT_EQ(p.read_attribute<std::string>("gpu_model"), "");
+
+    // LibTorch needs a BLAS: each recorded path is a file whose name says so.
+    const std::string blas = p.read_attribute<std::string>("blas");
+    ASSERT_FALSE(blas.empty());
+    if (blas.rfind("BLAS_INFO=", 0) != 0) {
+        std::size_t begin = 0;
+        while (begin <= blas.size()) {
+            const std::size_t end = std::min(blas.find("; ", begin), blas.size());
+            const std::string file = blas.substr(begin, end - begin);
+            EXPECT_TRUE(std::filesystem::is_regular_file(file)) << file;
+            EXPECT_TRUE(contains(std::filesystem::path(file).filename().string(), "blas") ||
+                        contains(file, "mkl") || contains(file, "blis"))
+                << file;
+            begin = end + 2;
+        }
+    }
+    const std::string capability = p.read_attribute<std::string>("cpu_capability");
+    EXPECT_TRUE(capability == "DEFAULT" || capability == "AVX2" || capability == "AVX512" ||
+                capability == "VSX" || capability == "ZVECTOR")
+        << capability;
+    // tiny_plan is deterministic: sp sets CUBLAS_WORKSPACE_CONFIG, and records it.
+    EXPECT_TRUE(contains(p.read_attribute<std::string>("environment"), "CUBLAS_WORKSPACE_CONFIG="))
+        << p.read_attribute<std::string>("environment");
+    EXPECT_FALSE(p.read_attribute<std::string>("compiler").empty());
+}
+
 TEST(Replicate, StoppedAndResumedEqualsUninterrupted) {
     sp::test::TempDir whole_dir("sp-whole");
     sp::test::TempDir split_dir("sp-split");
@@ -136,6 +189,7 @@ TEST(Replicate, DivergedTrainingFailsNamingEpochAndStep) {
     const sp::Plan plan = sp::make_plan(sp::parse_sweep(text, "nan.toml"));
     const sp::ReplicateOutcome o = sp::run_replicate(plan, plan.replicates[0], sp::RunContext{});
     EXPECT_EQ(o.status, "failed");
+    EXPECT_EQ(o.exit_code, 3) << "a failure of the run, not bad input";
     EXPECT_NE(o.message.find("training diverged: loss is"), std::string::npos) << o.message;
     EXPECT_NE(o.message.find("at epoch 0, step "), std::string::npos) << o.message;
 }
@@ -147,6 +201,7 @@ TEST(Replicate, BadDataFailsWithAResultFileNamingTheProblem) {
     const sp::Plan plan = sp::make_plan(sp::parse_sweep(text, "bad.toml"));
     const sp::ReplicateOutcome o = sp::run_replicate(plan, plan.replicates[0], sp::RunContext{});
     EXPECT_EQ(o.status, "failed");
+    EXPECT_EQ(o.exit_code, 3) << "a bad data path fails the replicate, the sweep goes on (exit 3)";
     EXPECT_NE(o.message.find("nowhere"), std::string::npos) << o.message;
     sp::h5::File f = sp::h5::File::open(sp::result_path(plan.replicates[0]));
     EXPECT_EQ(f.read_attribute<std::string>("status"), "failed");
@@ -162,6 +217,7 @@ TEST(Replicate, ResumeWithAnotherThreadCountIsRefusedUnlessAllowed) {
     two.threads = 2;
     const sp::ReplicateOutcome refused = sp::run_replicate(plan, r, two);
     EXPECT_EQ(refused.status, "failed");
+    EXPECT_EQ(refused.exit_code, 2) << "a refused resume is bad input";
     EXPECT_TRUE(contains(refused.message, "with 1 LibTorch thread(s), this run has 2"))
         << refused.message;
     EXPECT_TRUE(contains(refused.message, "--allow-thread-change")) << refused.message;
@@ -170,6 +226,7 @@ TEST(Replicate, ResumeWithAnotherThreadCountIsRefusedUnlessAllowed) {
     two.allow_thread_change = true;
     const sp::ReplicateOutcome resumed = sp::run_replicate(plan, r, two);
     ASSERT_EQ(resumed.status, "complete") << resumed.message;
+    EXPECT_EQ(resumed.exit_code, 0);
     const std::string path = sp::result_path(r);
     sp::test::expect_valid(path);
     const sp::h5::File f = sp::h5::File::open(path);
@@ -193,6 +250,7 @@ TEST(Replicate, AResultOfAnotherReplicateIsNeitherSkippedNorOverwritten) {
 
     const sp::ReplicateOutcome o = sp::run_replicate(plan, r, sp::RunContext{});
     EXPECT_EQ(o.status, "failed") << "not skipped as complete";
+    EXPECT_EQ(o.exit_code, 2) << "a refused skip is bad input";
     EXPECT_TRUE(contains(o.message, path)) << o.message;
     EXPECT_TRUE(contains(o.message, other)) << o.message;
     EXPECT_TRUE(contains(o.message, r.id)) << o.message;
@@ -212,6 +270,7 @@ TEST(Replicate, ResumeFromAnotherBuildIsRefusedUnlessAllowed) {
     sp::RunContext ctx;
     const sp::ReplicateOutcome refused = sp::run_replicate(plan, r, ctx);
     EXPECT_EQ(refused.status, "failed");
+    EXPECT_EQ(refused.exit_code, 2) << "a refused resume is bad input";
     EXPECT_TRUE(contains(refused.message, "(0000000)")) << refused.message;
     EXPECT_TRUE(contains(refused.message, "(" + std::string(sp::git_revision()) + ")"))
         << refused.message;

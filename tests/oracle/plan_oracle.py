@@ -85,6 +85,16 @@ def effective(keys):
     return dict(keys, **{"train.device": device, "train.precision": precision})
 
 
+def weights_id(path):
+    """sweeps/README.md, item 3: "sha256:" and the SHA-256 of the file's bytes; "" without
+    weights; the file name alone when the file is absent (a dry run's provisional ID)."""
+    if path == "":
+        return ""
+    if Path(path).is_file():
+        return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return Path(path).name
+
+
 def expected_id(resolved):
     doc = tomllib.loads(resolved)
     sweep = doc.pop("sweep")
@@ -92,7 +102,7 @@ def expected_id(resolved):
     # Keys whose type is float but whose value is integral come back from tomllib as float
     # already, since sp writes floats with a '.'; nothing to convert.
     lines = [f"{k} = {toml_value(v)}\n" for k, v in sorted(keys.items()) if k not in NOT_IN_ID]
-    lines.append("model.pretrained = " + toml_string(Path(keys["model.pretrained"]).name) + "\n")
+    lines.append("model.pretrained = " + toml_string(weights_id(keys["model.pretrained"])) + "\n")
     lines.sort()
     text = "".join(lines) + f"sweep.seed = {sweep['seed']}\n" + f"replicate.seed = {sweep['seeds'][0]}\n"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -170,6 +180,29 @@ def main():
         check_ids(sp_sweep, paper, on_cpu, *other)
         check(not {r["id"] for r in rows} & {r["id"] for r in on_cpu},
               f"a CUDA fp16 replicate shares an ID with its train.device={device} (cpu fp32) run")
+
+    # Weights by content: a copy under another name plans the same IDs, a file that differs in
+    # one byte other IDs; without the file a run refuses (exit 2, naming key and path).
+    with tempfile.TemporaryDirectory() as tmp:
+        data = bytes(range(256)) * 64
+        a, b, c = Path(tmp) / "a.pt", Path(tmp) / "renamed.bin", Path(tmp) / "changed.pt"
+        a.write_bytes(data)
+        b.write_bytes(data)
+        c.write_bytes(data[:100] + bytes([data[100] ^ 1]) + data[101:])
+        by = {p: plan_tsv(sp_sweep, paper, "--set", f"model.pretrained={p}") for p in (a, b, c)}
+        check_ids(sp_sweep, paper, by[a], "--set", f"model.pretrained={a}")
+        ids = {p: [r["id"] for r in rows_] for p, rows_ in by.items()}
+        check(ids[a] == ids[b], "a renamed copy of the weights changed the IDs")
+        check(not set(ids[a]) & set(ids[c]), "a one-byte change of the weights kept an ID")
+        check(not set(ids[a]) & {r["id"] for r in rows},
+              "IDs by content equal the provisional IDs by file name")
+        none = plan_tsv(sp_sweep, paper, "--set", "model.pretrained=")
+        check_ids(sp_sweep, paper, none, "--set", "model.pretrained=")
+        absent = Path(tmp) / "absent.pt"
+        run = subprocess.run([sp_sweep, str(paper), "--set", f"model.pretrained={absent}",
+                              "--set", f"output.dir={tmp}/out"], capture_output=True, text=True)
+        check(run.returncode == 2 and "model.pretrained" in run.stderr and str(absent) in run.stderr,
+              f"a run without its weights file: exit {run.returncode}, stderr {run.stderr!r}")
 
     # Order independence: the same sweep written backwards plans the same replicates.
     with tempfile.TemporaryDirectory() as tmp:

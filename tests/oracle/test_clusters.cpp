@@ -181,8 +181,12 @@ TEST(ClustersOracle, D2SixClassesSmall) {
     check_against_sklearn(make_data(57, 2, 6, -1, -1, 5, 3));
 }
 
-TEST(Clusters, ThreadsAndChunksExactBitIdenticalFastWithinTolerance) {
-    const Data data = make_data(700, 32, 8, 5, 1, 3, 4);
+// Every path is bit-identical for every thread count (clusters.hpp): the fast paths' products
+// come from one single-threaded GEMM per fixed block. Chunk sizes change the euclidean fast
+// path's GEMM shapes, so across chunks it agrees to float rounding only; the others are
+// bit-identical across chunks too. n = 700: one block at chunk 0, several at 256, 33 and 1;
+// n = 2,000, d = 256 is the quick sweep's shape, where a threaded GEMM did change the bits.
+void expect_threads_bit_identical(const Data& data, const std::vector<std::int64_t>& chunks) {
     const int threads = torch::get_num_threads();
     for (bool exact : {true, false}) {
         for (auto metric : {sp::Distance::euclidean, sp::Distance::cosine}) {
@@ -192,32 +196,41 @@ TEST(Clusters, ThreadsAndChunksExactBitIdenticalFastWithinTolerance) {
             torch::set_num_threads(1);
             const auto ref = sp::silhouette(data.x.data(), data.n, data.d, data.labels.data(),
                                             data.classes, metric, ref_opt);
-            for (int t : {1, 2, 3}) {
-                torch::set_num_threads(t);
-                for (std::int64_t chunk : {0, 700, 256, 33, 1}) {
-                    sp::ClusterOptions opt = ref_opt;
-                    opt.chunk = chunk;
+            for (std::int64_t chunk : chunks) {
+                sp::ClusterOptions opt = ref_opt;
+                opt.chunk = chunk;
+                torch::set_num_threads(1);
+                const auto one = sp::silhouette(data.x.data(), data.n, data.d, data.labels.data(),
+                                                data.classes, metric, opt);
+                const bool chunk_matters = !exact && metric == sp::Distance::euclidean;
+                if (!chunk_matters || chunk == 0) {
+                    EXPECT_TRUE(same_bits(ref, one)) << "exact " << exact << " chunk " << chunk;
+                } else {
+                    EXPECT_LE(rel_err(one.mean, ref.mean), kTolFloatGemm) << "chunk " << chunk;
+                    for (std::size_t i = 0; i < ref.samples.size(); ++i)
+                        ASSERT_LE(rel_err(one.samples[i], ref.samples[i]), kTolFloatGemm)
+                            << "chunk " << chunk << " sample " << i;
+                }
+                for (int t : {2, 3}) {
+                    torch::set_num_threads(t);
                     const auto got = sp::silhouette(data.x.data(), data.n, data.d,
                                                     data.labels.data(), data.classes, metric, opt);
-                    // The fast paths' float GEMMs split their sums by thread count
-                    // (clusters.hpp): bit-identical at the reference's thread count only.
-                    const bool chunk_matters = !exact && metric == sp::Distance::euclidean;
-                    const bool threads_matter = !exact && t != 1;
-                    if ((!chunk_matters || chunk == 0) && !threads_matter) {
-                        EXPECT_TRUE(same_bits(ref, got))
-                            << "exact " << exact << " threads " << t << " chunk " << chunk;
-                    } else {
-                        EXPECT_LE(rel_err(got.mean, ref.mean), kTolFloatGemm)
-                            << "threads " << t << " chunk " << chunk;
-                        for (std::size_t i = 0; i < ref.samples.size(); ++i)
-                            ASSERT_LE(rel_err(got.samples[i], ref.samples[i]), kTolFloatGemm)
-                                << "chunk " << chunk << " sample " << i;
-                    }
+                    EXPECT_TRUE(same_bits(one, got))
+                        << "exact " << exact << " metric " << static_cast<int>(metric)
+                        << " threads " << t << " chunk " << chunk;
                 }
             }
         }
     }
     torch::set_num_threads(threads);
+}
+
+TEST(Clusters, ThreadsBitIdenticalChunksExactBitIdenticalFastWithinTolerance) {
+    expect_threads_bit_identical(make_data(700, 32, 8, 5, 1, 3, 4), {0, 700, 256, 33, 1});
+}
+
+TEST(Clusters, ThreadsBitIdenticalAtQuickSweepShape) {
+    expect_threads_bit_identical(make_data(2000, 256, 10, -1, -1, 7, 6), {0, 512});
 }
 
 TEST(Clusters, PerSampleOnlyWhenAsked) {

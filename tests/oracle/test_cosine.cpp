@@ -207,6 +207,44 @@ TEST(CosineDeterminism, ChunkSizeAndThreadsGiveIdenticalBits) {
     expect_identical(p.between, ref.between);
 }
 
+// Mean and std in closed form (n > 512 and every set's std above 1e-3): Gram products and sums
+// over LibTorch/BLAS, run on one thread so that 1, 2 and 3 threads give the same bits
+// (cosine.hpp). d = 256 and ten classes, as in the quick sweep.
+TEST(CosineDeterminism, ClosedFormThreadsGiveIdenticalBits) {
+    const std::int64_t n = 1500;
+    const std::int64_t d = 256;
+    const std::int64_t k = 10;
+    std::mt19937_64 rng(21);
+    std::normal_distribution<float> normal(0.0F, 1.0F);
+    std::vector<float> centres(static_cast<std::size_t>(k * d));
+    for (auto& c : centres) c = 0.3F * normal(rng) + 0.2F;
+    std::vector<float> x(static_cast<std::size_t>(n * d));
+    std::vector<std::int64_t> labels(static_cast<std::size_t>(n));
+    for (std::int64_t i = 0; i < n; ++i) {
+        labels[static_cast<std::size_t>(i)] = i % k;
+        for (std::int64_t c = 0; c < d; ++c)
+            x[static_cast<std::size_t>(i * d + c)] =
+                centres[static_cast<std::size_t>((i % k) * d + c)] + normal(rng);
+    }
+    CosineOptions opt;
+    opt.full_matrix = true;
+    opt.threads = 1;
+    const CosineStats ref = sp::cosine_statistics(x.data(), n, d, labels.data(), k, opt);
+    for (const CosineSetStats* set : {&ref.all, &ref.within, &ref.between})
+        ASSERT_GT(set->std, 1e-3) << "the data must take the closed form";
+    for (const int threads : {2, 3}) {
+        SCOPED_TRACE("threads " + std::to_string(threads));
+        opt.threads = threads;
+        const CosineStats s = sp::cosine_statistics(x.data(), n, d, labels.data(), k, opt);
+        expect_identical(s.all, ref.all);
+        expect_identical(s.within, ref.within);
+        expect_identical(s.between, ref.between);
+        expect_identical(s.full, ref.full);
+        for (std::size_t i = 0; i < s.class_means_cosine.size(); ++i)
+            EXPECT_TRUE(same_bits(s.class_means_cosine[i], ref.class_means_cosine[i]));
+    }
+}
+
 TEST(CosineInput, RejectsBadLabelsAndOptions) {
     const Data data = make_data(10, 3);
     std::vector<std::int64_t> bad = data.labels;

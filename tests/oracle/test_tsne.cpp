@@ -295,6 +295,29 @@ TEST(Tsne, BitIdenticalAcrossThreadsAndRuns) {
     }
 }
 
+// n = 2,500: past the 1,024-row grain of the FFT interpolation's parallel loops and the
+// nearest-neighbour search's 1,024-row product blocks (three of them), so every split that
+// depends on the thread count is taken.
+TEST(Tsne, BitIdenticalAcrossThreadsAtSizeReachingEverySplit) {
+    const Data data = make_blobs(2500, 24, 5, 2.0F, 8);
+    for (const auto method : {sp::TsneMethod::barnes_hut, sp::TsneMethod::fft}) {
+        SCOPED_TRACE(name(method));
+        sp::TsneOptions opt = options(method, 1);
+        opt.iterations = 120;
+        opt.exaggeration_iterations = 60;
+        const sp::TsneResult ref = sp::tsne(data.x.data(), data.n, data.d, opt);
+        for (const int threads : {2, 3}) {
+            opt.threads = threads;
+            const sp::TsneResult r = sp::tsne(data.x.data(), data.n, data.d, opt);
+            EXPECT_EQ(std::memcmp(r.embedding.data(), ref.embedding.data(),
+                                  ref.embedding.size() * sizeof(float)),
+                      0)
+                << threads << " threads";
+            EXPECT_EQ(r.kl_divergence, ref.kl_divergence) << threads << " threads";
+        }
+    }
+}
+
 TEST(Tsne, SeedChangesRandomInitOnly) {
     const Data data = make_blobs(120, 8, 3, 2.0F, 5);
     sp::TsneOptions opt = options(sp::TsneMethod::barnes_hut);

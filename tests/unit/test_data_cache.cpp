@@ -6,6 +6,7 @@
 #include "sp/data/load.hpp"
 #include "sp/data/readers.hpp"
 #include "sp/data/subset.hpp"
+#include "sp/data/verify.hpp"
 #include "sp/io/h5.hpp"
 #include "sp/util/error.hpp"
 #include "sp/util/log.hpp"
@@ -18,6 +19,7 @@
 
 #include <sys/stat.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -479,6 +481,127 @@ TEST(SpPrepare, FashionMnistCacheEqualsTheSource) {
     EXPECT_TRUE(contains(log, "source fingerprint matches")) << log;
     const sp::DataSplits source = sp::read_idx_dataset(root, "fashion-mnist");
     expect_equal(cached, source);
+}
+
+// ---- checksums (data/verify.hpp) -------------------------------------------------------------
+// No per-file checksums are published for CIFAR-10's .bin files, so the files are checked
+// against a SHA256SUMS manifest (written here by coreutils' sha256sum, the independent oracle),
+// and the archive against its published MD5 (coreutils' md5sum gives the digest found).
+
+std::string shell(const std::string& command) {
+    const auto r = sp::test::run({"/bin/sh", "-c", command});
+    EXPECT_EQ(r.exit_code, 0) << command << ": " << r.err;
+    return r.out;
+}
+
+// CIFAR-10 binary batches in the real format: records of a label byte and 3,072 pixel bytes.
+void write_small_cifar(const TempDir& dir) {
+    const std::array<const char*, 6> files = {"data_batch_1.bin", "data_batch_2.bin",
+                                              "data_batch_3.bin", "data_batch_4.bin",
+                                              "data_batch_5.bin", "test_batch.bin"};
+    for (std::size_t f = 0; f < files.size(); ++f) {
+        std::string bytes;
+        for (std::size_t k = 0; k < 3; ++k) {
+            std::string record(3073, '\0');
+            record[0] = static_cast<char>((f + k) % 10);
+            for (std::size_t i = 1; i < record.size(); ++i)
+                record[i] = static_cast<char>((i * 7 + f * 31 + k) % 256);
+            bytes += record;
+        }
+        dir.write(files[f], bytes);
+    }
+}
+
+TEST(Checksums, CorruptedCifarBatchIsNamedWithBothDigests) {
+    TempDir dir("cifar");
+    write_small_cifar(dir);
+    shell("cd '" + dir.path() + "' && sha256sum *.bin > SHA256SUMS");
+    const std::string manifest = dir.file("SHA256SUMS");
+    EXPECT_EQ(sp::read_source("cifar10", dir.path(), {}).verification, "6 files match " + manifest);
+
+    const std::string batch = dir.file("data_batch_3.bin");
+    const std::string expected = shell("sha256sum '" + batch + "'").substr(0, 64);
+    // One pixel byte changed: still a valid batch to the decoder, caught by its checksum only.
+    std::string bytes = sp::test::read_file(batch);
+    bytes[100] = static_cast<char>(bytes[100] ^ 0x10);
+    dir.write("data_batch_3.bin", bytes);
+    const std::string found = shell("sha256sum '" + batch + "'").substr(0, 64);
+    ASSERT_NE(found, expected);
+    const std::string mismatch = batch + ": SHA-256 mismatch: expected " + expected + " (" +
+                                 manifest + ":3), found " + found;
+    try {
+        (void)sp::read_source("cifar10", dir.path(), {});
+        FAIL() << "expected a DataError";
+    } catch (const sp::DataError& e) {
+        EXPECT_EQ(std::string(e.what()), mismatch);
+        EXPECT_EQ(e.exit_code(), 2);
+    }
+    const sp::DataSplits accepted = sp::read_source("cifar10", dir.path(), {}, 1,
+                                                    /*allow_unverified=*/true);
+    EXPECT_EQ(accepted.verification,
+              "UNVERIFIED: " + mismatch + "; accepted with --allow-unverified");
+
+    // sp_prepare: exit 2 naming the file and both digests, no cache; with the flag, recorded.
+    const std::string out = dir.file("cifar.h5");
+    const auto refused = sp::test::run({sp::test::app("sp_prepare"), "cifar10", dir.path(), out});
+    EXPECT_EQ(refused.exit_code, 2);
+    EXPECT_EQ(refused.err, "sp_prepare: " + mismatch + "\n");
+    EXPECT_FALSE(exists(out));
+    const auto allowed = sp::test::run(
+        {sp::test::app("sp_prepare"), "cifar10", dir.path(), out, "--allow-unverified"});
+    ASSERT_EQ(allowed.exit_code, 0) << allowed.err;
+    EXPECT_EQ(sp::read_cache_info(out).verification, accepted.verification);
+}
+
+TEST(Checksums, ArchiveAgainstThePublishedMd5) {
+    // The published values (cifar.html; the Tiny ImageNet zip's as public loaders check it).
+    ASSERT_NE(sp::published_archive("cifar10"), nullptr);
+    EXPECT_STREQ(sp::published_archive("cifar10")->md5, "c32a1d4ab5d03f1284b67883e8d87530");
+    EXPECT_STREQ(sp::published_archive("cifar10")->file_name, "cifar-10-binary.tar.gz");
+    ASSERT_NE(sp::published_archive("tiny-imagenet"), nullptr);
+    EXPECT_STREQ(sp::published_archive("tiny-imagenet")->md5, "90528d7ca1a48142e341f4ef8d21d0de");
+    EXPECT_EQ(sp::published_archive("fashion-mnist"), nullptr);
+
+    TempDir data("cifar");
+    write_small_cifar(data);
+    TempDir dir("archive");
+    const std::string archive = dir.write("cifar-10-binary.tar.gz", "not the published archive");
+    const std::string found = shell("md5sum '" + archive + "'").substr(0, 32);
+    const std::string out = dir.file("cifar.h5");
+    const std::string app = sp::test::app("sp_prepare");
+    const auto refused = sp::test::run({app, "cifar10", data.path(), out, "--archive", archive});
+    EXPECT_EQ(refused.exit_code, 2);
+    EXPECT_TRUE(contains(refused.err, archive +
+                                          ": MD5 mismatch: expected "
+                                          "c32a1d4ab5d03f1284b67883e8d87530 (cifar-10-binary.tar."
+                                          "gz, https://www.cs.toronto.edu/~kriz/cifar.html), "
+                                          "found " +
+                                          found))
+        << refused.err;
+    EXPECT_FALSE(exists(out));
+    const auto no_value = sp::test::run({app, "synthetic", "-", out, "--archive", archive});
+    EXPECT_EQ(no_value.exit_code, 2) << "no published checksum for synthetic data";
+
+    const auto allowed = sp::test::run(
+        {app, "cifar10", data.path(), out, "--archive", archive, "--allow-unverified"});
+    ASSERT_EQ(allowed.exit_code, 0) << allowed.err;
+    const std::string recorded = sp::read_cache_info(out).verification;
+    EXPECT_EQ(recorded.rfind("UNVERIFIED: " + archive + ": MD5 mismatch", 0), 0U) << recorded;
+    const auto v = sp::test::run({sp::test::app("sp_validate"), out});
+    EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+
+    // What a replicate records: the cache's bytes by SHA-256 (coreutils), its verification and
+    // source checksum as the cache recorded them.
+    sp::DatasetConfig cfg;
+    cfg.name = "cifar10";
+    cfg.root = data.path();
+    cfg.cache = out;
+    const sp::DataSplits cached = sp::load_dataset(cfg, 0);
+    EXPECT_EQ(cached.cache_sha256, shell("sha256sum '" + out + "'").substr(0, 64));
+    EXPECT_EQ(cached.verification, recorded);
+    EXPECT_EQ(cached.checksum, sp::read_source("cifar10", data.path(), {}).checksum);
+    cfg.cache.clear();
+    EXPECT_EQ(sp::load_dataset(cfg, 0).cache_sha256, "") << "read from the source";
 }
 
 } // namespace

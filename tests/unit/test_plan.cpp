@@ -6,9 +6,11 @@
 #include "sp/util/rng.hpp"
 
 #include "support/run.hpp"
+#include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -87,7 +89,9 @@ TEST(Ids, IndependentOfOrderInTheFile) {
 
 // Rule: the rank count changes who runs a replicate, never its ID or seeds.
 TEST(Ids, IndependentOfRankCount) {
-    const sp::Sweep s = sp::load_sweep(sp::test::source_path("sweeps/paper.toml"));
+    sp::test::TempDir dir;
+    const sp::Sweep s = sp::load_sweep(sp::test::source_path("sweeps/paper.toml"),
+                                       {"model.pretrained=" + dir.write("w.pt", "weights")});
     const sp::Plan one = sp::make_plan(s, 1);
     const sp::Plan seven = sp::make_plan(s, 7);
     EXPECT_EQ(ids_by_coordinates(one), ids_by_coordinates(seven));
@@ -121,23 +125,97 @@ TEST(Ids, IdentityKeysOnly) {
     EXPECT_NE(sp::replicate_id(batched, 1, 0), base) << "dataset.channels_last";
     EXPECT_NE(sp::replicate_id(e, 2, 0), base) << "sweep seed";
     EXPECT_NE(sp::replicate_id(e, 1, 1), base) << "replicate seed";
-    sp::Experiment w1 = e, w2 = e, w3 = e;
-    w1.model.pretrained = "/a/resnet18.pt";
-    w2.model.pretrained = "/b/resnet18.pt";
-    w3.model.pretrained = "/a/other.pt";
-    EXPECT_EQ(sp::replicate_id(w1, 1, 0), sp::replicate_id(w2, 1, 0)) << "weights moved";
-    EXPECT_NE(sp::replicate_id(w1, 1, 0), sp::replicate_id(w3, 1, 0)) << "other weights";
+    sp::test::TempDir dir;
+    sp::Experiment w1 = e;
+    w1.model.pretrained = dir.write("resnet18.pt", "weights");
     EXPECT_NE(sp::replicate_id(w1, 1, 0), base) << "pretrained vs random init";
 }
 
-// Rule: the ID's text is every identity key (device and precision as run), the weights by file
-// name, then both seeds.
-TEST(Identity, ReplicateTextNamesWeightsByFileAndEndsWithTheSeeds) {
+// Rule: the weights enter the ID by content (SHA-256 of the file), not by name or place.
+TEST(Identity, WeightsByContent) {
+    sp::test::TempDir dir;
+    std::string bytes(4096, '\0');
+    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 7 % 251);
+    sp::Experiment a;
+    a.model.pretrained = dir.write("resnet18.pt", bytes);
+    sp::Experiment renamed = a;
+    renamed.model.pretrained = dir.write("copy-under-another-name.bin", bytes);
+    sp::Experiment changed = a;
+    std::string flipped = bytes;
+    flipped[2000] = static_cast<char>(flipped[2000] ^ 1);
+    changed.model.pretrained = dir.write("resnet18-changed.pt", flipped);
+    sp::Experiment same_name = a; // the same name in another directory, other contents
+    std::filesystem::create_directory(dir.file("other"));
+    same_name.model.pretrained = dir.write("other/resnet18.pt", flipped);
+
+    const std::string id = sp::replicate_id(a, 1, 0);
+    EXPECT_EQ(sp::replicate_id(renamed, 1, 0), id) << "a renamed copy is the same replicate";
+    EXPECT_NE(sp::replicate_id(changed, 1, 0), id) << "one byte changed is another replicate";
+    EXPECT_NE(sp::replicate_id(same_name, 1, 0), id) << "same name, other contents";
+    EXPECT_EQ(sp::replicate_id(same_name, 1, 0), sp::replicate_id(changed, 1, 0));
+
+    // The line: "sha256:" and the digest of the bytes, here checked against FIPS 180-4 vectors
+    // through a file holding "abc".
+    sp::Experiment abc;
+    abc.model.pretrained = dir.write("abc.pt", "abc");
+    const std::string text = sp::replicate_identity_text(abc, sp::plan_effective(abc), 1, 0);
+    EXPECT_NE(text.find("model.pretrained = \"sha256:ba7816bf8f01cfea414140de5dae2223b00361a3"
+                        "96177a9cb410ff61f20015ad\"\n"),
+              std::string::npos)
+        << text;
+}
+
+// Rule: a plan that runs needs the weights file; its absence is a ConfigError naming the key,
+// the path and where the key was set. A plan only shown names the weights by file name.
+TEST(Identity, MissingWeightsFile) {
+    sp::test::TempDir dir;
+    const std::string missing = dir.file("absent.pt");
+    const std::string text = "[model]\npretrained = \"" + missing + "\"\n[sweep]\nseeds = [0, 1]\n";
+    try {
+        (void)sp::make_plan(sp::parse_sweep(text, "w.toml"));
+        FAIL() << "expected a ConfigError";
+    } catch (const sp::ConfigError& err) {
+        const std::string what = err.what();
+        EXPECT_NE(what.find("w.toml:2:1: model.pretrained: " + missing + ": no such file"),
+                  std::string::npos)
+            << what;
+        EXPECT_EQ(err.exit_code(), 2);
+    }
+    sp::Experiment e;
+    e.model.pretrained = missing;
+    EXPECT_THROW((void)sp::replicate_id(e, 1, 0), sp::ConfigError);
+
+    const sp::Plan shown =
+        sp::make_plan(sp::parse_sweep(text, "w.toml"), 1, sp::MissingWeights::name_only);
+    ASSERT_EQ(shown.missing_weights, std::vector<std::string>{missing});
+    const std::string id_text = sp::replicate_identity_text(
+        shown.replicates[0].config, shown.replicates[0].effective, shown.sweep_seed, 0);
+    EXPECT_NE(id_text.find("model.pretrained = \"absent.pt\"\n"), std::string::npos) << id_text;
+}
+
+// Rule: each distinct weights file is read once per plan.
+TEST(Identity, WeightsHashedOncePerPath) {
+    sp::test::TempDir dir;
+    const std::string w = dir.write("w.pt", "weights");
+    sp::WeightsDigests digests;
+    sp::Experiment e;
+    e.model.pretrained = w;
+    const std::string first = sp::plan_effective(e, digests).pretrained_sha256;
+    e.train.lr = 0.5;
+    EXPECT_EQ(sp::plan_effective(e, digests).pretrained_sha256, first);
+    EXPECT_EQ(digests.files_read(), 1U);
+    EXPECT_EQ(first, sp::sha256_hex("weights"));
+}
+
+// Rule: the ID's text is every identity key (device and precision as run), the weights (by file
+// name when their contents are unknown), then both seeds.
+TEST(Identity, ReplicateTextEndsWithTheSeeds) {
     sp::Experiment e;
     e.model.pretrained = "/weights/resnet18.pt";
     e.output.dir = "elsewhere";
     e.train.precision = sp::Precision::fp16;
-    const std::string text = sp::replicate_identity_text(e, sp::plan_effective(e), 7, 3);
+    const sp::EffectiveSettings run = sp::resolve_effective(e, false); // contents unknown
+    const std::string text = sp::replicate_identity_text(e, run, 7, 3);
     EXPECT_NE(text.find("model.pretrained = \"resnet18.pt\"\n"), std::string::npos) << text;
     EXPECT_NE(text.find("train.device = \"cpu\"\n"), std::string::npos) << "auto, as planned";
     EXPECT_NE(text.find("train.precision = \"fp32\"\n"), std::string::npos) << "fp16 on a CPU";
@@ -145,8 +223,8 @@ TEST(Identity, ReplicateTextNamesWeightsByFileAndEndsWithTheSeeds) {
     const std::string tail = "sweep.seed = 7\nreplicate.seed = 3\n";
     ASSERT_GE(text.size(), tail.size());
     EXPECT_EQ(text.substr(text.size() - tail.size()), tail);
-    EXPECT_EQ(sp::replicate_id(e, 7, 3), sp::sha256_hex(text, 8));
-    EXPECT_EQ(text, sp::condition_key(e, sp::plan_effective(e), 7) + "replicate.seed = 3\n")
+    EXPECT_EQ(sp::replicate_id(e, run, 7, 3), sp::sha256_hex(text, 8));
+    EXPECT_EQ(text, sp::condition_key(e, run, 7) + "replicate.seed = 3\n")
         << "a condition is the replicate without its seed index";
 }
 
@@ -185,7 +263,7 @@ TEST(Identity, EveryKeyOutsideTheIdHasAReason) {
     const std::map<std::string, std::string> reasons = {
         {"dataset.root", "location: where the source files are"},
         {"dataset.cache", "location: an HDF5 copy of the decoded source, same tensors"},
-        {"model.pretrained", "location; the weights enter the ID by file name instead"},
+        {"model.pretrained", "location; the weights enter the ID by content (SHA-256) instead"},
         {"train.checkpoint_every", "checkpoints save and restore state bit for bit"},
         {"al.save_pool_outputs", "output only: stores what the queries saw, computes nothing"},
         {"output.dir", "location of the result files"},
@@ -258,7 +336,10 @@ TEST(Identity, ConditionAndContextKeys) {
 
 // Rule: a replicate's resolved TOML is a sweep of exactly that replicate.
 TEST(ResolvedToml, ReadsBackToTheSameReplicate) {
-    const sp::Plan p = sp::make_plan(sp::load_sweep(sp::test::source_path("sweeps/paper.toml")));
+    sp::test::TempDir dir;
+    const std::string weights = dir.write("resnet18.pt", "stand-in weights");
+    const sp::Plan p = sp::make_plan(sp::load_sweep(sp::test::source_path("sweeps/paper.toml"),
+                                                    {"model.pretrained=" + weights}));
     for (std::size_t i : {std::size_t{0}, std::size_t{17}, p.replicates.size() - 1}) {
         const sp::Replicate& r = p.replicates[i];
         const sp::Plan again =
@@ -274,7 +355,9 @@ TEST(ResolvedToml, ReadsBackToTheSameReplicate) {
 
 // Rule: the paper sweep is datasets x strategies x 10 seeds with the paper's schedules.
 TEST(PaperSweep, GridAndSchedules) {
-    const sp::Plan p = sp::make_plan(sp::load_sweep(sp::test::source_path("sweeps/paper.toml")));
+    // Shown, not run: the repository does not hold the weights file paper.toml names.
+    const sp::Plan p = sp::make_plan(sp::load_sweep(sp::test::source_path("sweeps/paper.toml")), 1,
+                                     sp::MissingWeights::name_only);
     ASSERT_EQ(p.replicates.size(), 2U * 2U * 10U);
     std::set<std::string> ids;
     std::map<std::string, int> per_condition;

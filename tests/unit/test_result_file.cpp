@@ -4,6 +4,7 @@
 #include "sp/io/schema.hpp"
 #include "sp/sweep/result_file.hpp"
 #include "sp/util/clock.hpp"
+#include "sp/util/version.hpp"
 
 #include "support/temp_dir.hpp"
 
@@ -75,6 +76,69 @@ TEST(ResultFile, CompleteFileFollowsTheSchemaAndReadsBack) {
     EXPECT_EQ(f.read<double>("/history/loss"), (std::vector<double>{2.0, 1.0}));
     EXPECT_EQ(f.open_group("/provenance/seeds").read_attribute<std::uint64_t>("seed_init"),
               sp::derive_seeds(1, 2).init);
+}
+
+// Rule: version 2 provenance holds what explains a difference: the run-time facts as given, and
+// the build's compiler (checked against the compiler's own macros), flags and revision.
+TEST(ResultFile, ProvenanceRecordsMachineLibrariesAndBuild) {
+    sp::test::TempDir dir("sp-result");
+    const std::string path = dir.file("p.h5");
+    sp::ReplicateResult r = small_result();
+    sp::Provenance& p = r.provenance;
+    p.device = "cuda:1";
+    p.device_name = "NVIDIA H100 80GB HBM3";
+    p.cpu_model = "Intel(R) Xeon(R) Platinum 8480+";
+    p.gpu_model = "NVIDIA H100 80GB HBM3";
+    p.cuda_version = "12.1";
+    p.cudnn_version = "8.9.2";
+    p.cuda_driver = "535.104.05";
+    p.blas = "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3";
+    p.cpu_capability = "AVX512";
+    p.environment = "CUBLAS_WORKSPACE_CONFIG=:4096:8\nOMP_NUM_THREADS=8\n";
+    p.threads = 8;
+    p.ranks = 4;
+    sp::write_result_file(path, r, 0);
+    sp::io::SchemaSet schemas;
+    const auto report = sp::io::validate(path, schemas);
+    EXPECT_TRUE(report.valid()) << ::testing::PrintToString(report.lines());
+
+    const sp::h5::File f = sp::h5::File::open(path);
+    EXPECT_EQ(f.read_attribute<std::int32_t>("schema_version"), 2);
+    EXPECT_EQ(f.read_attribute<std::string>("git_revision"), sp::git_revision());
+    const sp::h5::Group g = f.open_group("/provenance");
+    const std::vector<std::pair<std::string, std::string>> given = {
+        {"device_name", "NVIDIA H100 80GB HBM3"},
+        {"cpu_model", "Intel(R) Xeon(R) Platinum 8480+"},
+        {"gpu_model", "NVIDIA H100 80GB HBM3"},
+        {"cuda_version", "12.1"},
+        {"cudnn_version", "8.9.2"},
+        {"cuda_driver", "535.104.05"},
+        {"blas", "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3"},
+        {"cpu_capability", "AVX512"},
+        {"environment", "CUBLAS_WORKSPACE_CONFIG=:4096:8\nOMP_NUM_THREADS=8\n"}};
+    for (const auto& [name, value] : given) {
+        EXPECT_EQ(g.read_attribute<std::string>(name), value) << name;
+    }
+    EXPECT_EQ(g.read_attribute<std::int32_t>("threads"), 8);
+    EXPECT_EQ(g.read_attribute<std::int32_t>("ranks"), 4);
+#if defined(__clang__)
+    const std::string compiler = "Clang " + std::to_string(__clang_major__) + "." +
+                                 std::to_string(__clang_minor__) + "." +
+                                 std::to_string(__clang_patchlevel__);
+#elif defined(__GNUC__)
+    const std::string compiler = "GNU " + std::to_string(__GNUC__) + "." +
+                                 std::to_string(__GNUC_MINOR__) + "." +
+                                 std::to_string(__GNUC_PATCHLEVEL__);
+#else
+    const std::string compiler = sp::compiler();
+#endif
+    EXPECT_EQ(g.read_attribute<std::string>("compiler"), compiler);
+    EXPECT_EQ(g.read_attribute<std::string>("compiler_flags"), sp::compiler_flags());
+    EXPECT_EQ(g.read_attribute<std::string>("build_type"), sp::build_type());
+#if defined(__OPTIMIZE__)
+    EXPECT_NE(g.read_attribute<std::string>("compiler_flags").find("-O"), std::string::npos)
+        << "an optimized build records its -O flag";
+#endif
 }
 
 TEST(ResultFile, FailedReplicateIsValidWithItsError) {

@@ -33,16 +33,22 @@ std::string joined(const io::ValidationReport& r) {
     return out;
 }
 
-// Writes a replicate file that satisfies schema version 1: N=100 evaluation images, D=16
-// features, K=10 classes, E=5 epochs. `status` "failed" writes the failure form (no /eval).
+// The /provenance attributes schema version 2 added (results-schema/README.md, "Versions").
+const std::vector<std::string> kAddedInVersion2 = {
+    "cpu_model",      "gpu_model", "cuda_version",   "cudnn_version", "cuda_driver", "blas",
+    "cpu_capability", "compiler",  "compiler_flags", "build_type",    "environment"};
+
+// Writes a replicate file that satisfies schema version `version` (1 or 2): N=100 evaluation
+// images, D=16 features, K=10 classes, E=5 epochs. `status` "failed" writes the failure form (no
+// /eval).
 void write_replicate(const std::string& path, const std::string& status = "complete",
-                     bool with_optional = true) {
+                     bool with_optional = true, int version = 2) {
     const std::uint64_t n = 100;
     const std::uint64_t d = 16;
     const std::uint64_t k = 10;
     const std::uint64_t e = 5;
     h5::File f = h5::File::create(path);
-    f.write_attribute("schema_version", std::int32_t{1});
+    f.write_attribute("schema_version", std::int32_t{version});
     f.write_attribute("sp_version", "0.1.0");
     f.write_attribute("git_revision", "abc1234");
     f.write_attribute("file_kind", "replicate");
@@ -55,8 +61,21 @@ void write_replicate(const std::string& path, const std::string& status = "compl
     prov.write_attribute("sweep_name", "quick");
     prov.write_attribute("hostname", "node042");
     prov.write_attribute("device", "cpu");
-    prov.write_attribute("device_name", "AMD EPYC 7763");
+    prov.write_attribute("device_name", version >= 2 ? "AMD EPYC 7763" : "cpu");
     prov.write_attribute("libtorch_version", "2.1.2");
+    if (version >= 2) {
+        prov.write_attribute("cpu_model", "AMD EPYC 7763");
+        prov.write_attribute("gpu_model", "");
+        prov.write_attribute("cuda_version", "");
+        prov.write_attribute("cudnn_version", "");
+        prov.write_attribute("cuda_driver", "");
+        prov.write_attribute("blas", "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3");
+        prov.write_attribute("cpu_capability", "AVX2");
+        prov.write_attribute("compiler", "GNU 12.2.0");
+        prov.write_attribute("compiler_flags", "-O2 -g -DNDEBUG");
+        prov.write_attribute("build_type", "RelWithDebInfo");
+        prov.write_attribute("environment", "OMP_NUM_THREADS=4\nSLURM_JOB_ID=81234\n");
+    }
     prov.write_attribute("hdf5_version", "1.10.8");
     prov.write_attribute("mpi_version", "Open MPI v4.1.4");
     prov.write_attribute("deterministic", std::uint8_t{1});
@@ -107,7 +126,8 @@ io::ValidationReport check(const std::string& path) {
 
 TEST(SchemaFile, ShippedSchemaParses) {
     const io::Schema s = io::Schema::load(kSchemaFile);
-    EXPECT_EQ(s.version(), 1);
+    EXPECT_EQ(s.version(), 2);
+    EXPECT_EQ(s.readable_versions(), (std::vector<std::int64_t>{1, 2}));
     EXPECT_EQ(s.file_kind(), "replicate");
     bool found = false;
     for (const io::SchemaEntry& e : s.entries()) {
@@ -228,7 +248,7 @@ TEST(SchemaSet, OverridesEnvironmentAndBuiltIn) {
     ::unsetenv("SP_SCHEMA_DIR");
 
     io::SchemaSet defaults;
-    EXPECT_EQ(defaults.for_kind("replicate").version(), 1);
+    EXPECT_EQ(defaults.for_kind("replicate").version(), 2);
     EXPECT_EQ(defaults.find("../etc/passwd"), nullptr);
     EXPECT_THROW(defaults.for_kind("summary_of_nothing"), sp::ConfigError);
     const io::Schema builtin =
@@ -341,10 +361,39 @@ TEST(SchemaValidate, EachFaultIsNamedPrecisely) {
 TEST(SchemaValidate, WrongSchemaVersionIsOneError) {
     TempDir dir;
     const std::string path = broken_replicate(
-        dir, [](h5::File& f) { f.write_attribute("schema_version", std::int32_t{2}); });
+        dir, [](h5::File& f) { f.write_attribute("schema_version", std::int32_t{3}); });
     const io::ValidationReport r = check(path);
     ASSERT_EQ(r.problems.size(), 1U) << joined(r);
-    EXPECT_EQ(r.lines().front(), path + ": schema_version is 2, this sp reads 1");
+    EXPECT_EQ(r.lines().front(), path + ": schema_version is 3, this sp reads 1, 2");
+}
+
+// Rule: a file of an older version the schema lists still validates: it simply lacks what later
+// versions added (results-schema/README.md, "Versions").
+TEST(SchemaValidate, VersionOneFilesStillValidate) {
+    TempDir dir;
+    for (const std::string status : {"complete", "failed"}) {
+        const std::string path = dir.file("v1-" + status + ".h5");
+        write_replicate(path, status, /*with_optional=*/true, /*version=*/1);
+        const io::ValidationReport r = check(path);
+        EXPECT_TRUE(r.valid()) << joined(r);
+        EXPECT_TRUE(r.problems.empty()) << joined(r);
+        const h5::File f = h5::File::open(path);
+        EXPECT_FALSE(f.open_group("/provenance").has_attribute("cpu_model")) << "a true v1 file";
+    }
+}
+
+// Rule: in a version 2 file each attribute version 2 added is required: its absence is one error
+// naming it and the version that requires it.
+TEST(SchemaValidate, VersionTwoFilesNeedTheirProvenance) {
+    for (const std::string& name : kAddedInVersion2) {
+        TempDir dir;
+        const std::string path = broken_replicate(
+            dir, [&](h5::File& f) { f.open_group("/provenance").remove_attribute(name); });
+        const io::ValidationReport r = check(path);
+        ASSERT_EQ(r.problems.size(), 1U) << name << ":\n" << joined(r);
+        EXPECT_EQ(r.lines().front(), path + ": /provenance@" + name +
+                                         ": missing (required when /@schema_version is 2)");
+    }
 }
 
 // Rule: a missing required group is one error; its members are not reported on top.
@@ -399,9 +448,11 @@ TEST(SpValidate, ValidFileExitsZero) {
     TempDir dir;
     const std::string path = dir.file("ok.h5");
     write_replicate(path);
-    const auto r = sp::test::run({sp::test::app("sp_validate"), path});
+    const std::string old = dir.file("v1.h5");
+    write_replicate(old, "complete", /*with_optional=*/true, /*version=*/1);
+    const auto r = sp::test::run({sp::test::app("sp_validate"), path, old});
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
-    EXPECT_EQ(r.out, path + ": ok\n");
+    EXPECT_EQ(r.out, path + ": ok\n" + old + ": ok\n");
     const auto quiet = sp::test::run({sp::test::app("sp_validate"), "--quiet", path});
     EXPECT_EQ(quiet.exit_code, 0);
     EXPECT_EQ(quiet.out, "");
@@ -432,7 +483,7 @@ TEST(SpValidate, SchemaFlagAndBadArguments) {
     const std::string path = dir.file("r.h5");
     write_replicate(path);
     const std::string strict = dir.write(
-        "strict.toml", std::string("schema_version = 1\nfile_kind = \"replicate\"\n") +
+        "strict.toml", std::string("schema_version = 2\nfile_kind = \"replicate\"\n") +
                            entry("kind = \"dataset\"\npath = \"/needed\"\ndtype = \"int32\"\n"
                                  "shape = []\nunit = \"\"\nrequired = true\n"
                                  "description = \"x\"\n"));

@@ -8,9 +8,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <regex>
 #include <set>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -129,6 +131,44 @@ TEST(Sha256, AgreesWithPythonHashlibOnEveryPaddingLength) {
     while (std::size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
     ASSERT_EQ(pclose(p), 0);
     EXPECT_EQ(all, out);
+}
+
+// Rule: MD5 matches the test suite of RFC 1321, appendix A.5.
+TEST(Md5, MatchesRfc1321Suite) {
+    EXPECT_EQ(sp::md5_hex(""), "d41d8cd98f00b204e9800998ecf8427e");
+    EXPECT_EQ(sp::md5_hex("a"), "0cc175b9c0f1b6a831c399e269772661");
+    EXPECT_EQ(sp::md5_hex("abc"), "900150983cd24fb0d6963f7d28e17f72");
+    EXPECT_EQ(sp::md5_hex("message digest"), "f96b697d7cb7938d525a2f31aaf161d0");
+    EXPECT_EQ(sp::md5_hex("abcdefghijklmnopqrstuvwxyz"), "c3fcd3d76192e4007dfb496cca67e13b");
+    EXPECT_EQ(sp::md5_hex("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"),
+              "d174ab98d277d9f5a5611c2c9f419d9f");
+    EXPECT_EQ(sp::md5_hex("1234567890123456789012345678901234567890123456789012345678901234567890"
+                          "1234567890"),
+              "57edf4a22be3c955ac49da2e2107b67a");
+}
+
+// Rule: the file digests stream the file (pieces of 1 MiB) and equal the digests of its bytes;
+// a missing file is an IoError naming it.
+TEST(FileDigests, EqualTheDigestsOfTheBytes) {
+    const std::string path = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") +
+                             "/sp_test_util_digest_" + std::to_string(::getpid()) + ".bin";
+    std::string bytes((std::size_t{1} << 20U) + 1000, '\0'); // crosses a piece boundary
+    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 13 % 256);
+    {
+        FILE* f = std::fopen(path.c_str(), "wb");
+        ASSERT_NE(f, nullptr);
+        ASSERT_EQ(std::fwrite(bytes.data(), 1, bytes.size(), f), bytes.size());
+        std::fclose(f);
+    }
+    EXPECT_EQ(sp::file_sha256_hex(path), sp::sha256_hex(bytes));
+    EXPECT_EQ(sp::file_md5_hex(path), sp::md5_hex(bytes));
+    std::remove(path.c_str());
+    try {
+        (void)sp::file_sha256_hex(path);
+        FAIL() << "expected an IoError";
+    } catch (const sp::IoError& e) {
+        EXPECT_EQ(std::string(e.what()), path + ": no such file");
+    }
 }
 
 // Rule: incremental SHA-256 equals the one-shot digest however the message is cut into pieces.

@@ -147,6 +147,9 @@ CacheInfo read_info(const h5::File& f) {
     info.source_fingerprint = read_string_attribute(f, "source_fingerprint");
     info.sp_version = read_string_attribute(f, "sp_version");
     info.created = read_string_attribute(f, "created");
+    // Optional: caches made before it was recorded stay readable.
+    if (f.has_attribute("verification"))
+        info.verification = read_string_attribute(f, "verification");
     return info;
 }
 
@@ -206,6 +209,7 @@ void write_cache(const DataSplits& d, const std::string& path, int deflate,
     f.write_attribute("source_checksum", d.checksum);
     f.write_attribute("source_fingerprint", source_fingerprint);
     f.write_attribute("created", utc_now_iso8601());
+    f.write_attribute("verification", d.verification);
     f.write<std::string>("/class_names", d.class_names);
     write_split(f, d.train, "train", deflate);
 
@@ -249,6 +253,7 @@ DataSplits read_cache(const std::string& path, const std::string& expected_name)
     }
     d.source = path;
     d.checksum = info.source_checksum;
+    d.verification = info.verification;
     return d;
 }
 

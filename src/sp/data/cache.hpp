@@ -11,7 +11,8 @@
 ///     sp::DataSplits back = sp::read_cache("cifar10.h5", "cifar10");   // == d, bit for bit
 ///
 /// Layout: root attributes file_kind = "dataset-cache", schema_version, sp_version,
-/// git_revision, dataset, source, source_checksum, source_fingerprint, created; /train/images
+/// git_revision, dataset, source, source_checksum, source_fingerprint, created, verification
+/// (optional); /train/images
 /// uint8 [N, C, H, W] and /train/labels int64 [N], the same under /eval, /class_names string [K].
 
 #include "sp/data/image_set.hpp"
@@ -34,8 +35,11 @@ struct CacheInfo {
     std::string source;             ///< the directory the data was decoded from
     std::string source_checksum;    ///< SHA-256 hex of the source (provenance); may be ""
     std::string source_fingerprint; ///< source_fingerprint() at write time; may be ""
-    std::string sp_version;         ///< sp release that wrote the file
-    std::string created;            ///< ISO-8601 UTC, "2024-05-01T12:00:00Z"
+    /// What the source was checked against when the cache was made (DataSplits::verification);
+    /// "" when nothing was, or the cache predates the attribute.
+    std::string verification;
+    std::string sp_version; ///< sp release that wrote the file
+    std::string created;    ///< ISO-8601 UTC, "2024-05-01T12:00:00Z"
 };
 
 /// SHA-256 hex of the sorted lines "relative/path<TAB>size<TAB>mtime_ns" of every regular file
@@ -58,7 +62,8 @@ CacheInfo read_cache_info(const std::string& path);
 
 /// Reads a whole cache, validating every object (dtype, rank, shapes agreeing between images,
 /// labels and class names, labels in [0, K)) and that its dataset is `expected_name` (skipped
-/// when empty). The result's `source` is `path`, its `checksum` the recorded source checksum.
+/// when empty). The result's `source` is `path`, its `checksum` the recorded source checksum,
+/// its `verification` the recorded one.
 /// Throws DataError naming the file and the HDF5 path on anything wrong; IoError if the file is
 /// missing or unreadable.
 DataSplits read_cache(const std::string& path, const std::string& expected_name = "");

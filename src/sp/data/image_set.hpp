@@ -42,6 +42,12 @@ struct DataSplits {
     std::vector<std::string> class_names; ///< index -> name ("airplane", or a wnid "n01443537")
     std::string source;                   ///< directory or cache file it was read from
     std::string checksum;                 ///< SHA-256 hex of the source files; "" if not computed
+    /// SHA-256 hex of the cache file's bytes when the data was read from a cache (load_dataset);
+    /// "" when decoded from the source.
+    std::string cache_sha256;
+    /// What the source files were checked against (verify.hpp): a published archive checksum
+    /// (recorded by sp_prepare), a SHA256SUMS manifest, or "" when nothing was checked.
+    std::string verification;
 };
 
 } // namespace sp

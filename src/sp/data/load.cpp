@@ -4,8 +4,10 @@
 #include "sp/data/cache.hpp"
 #include "sp/data/readers.hpp"
 #include "sp/data/subset.hpp"
+#include "sp/data/verify.hpp"
 #include "sp/util/clock.hpp"
 #include "sp/util/error.hpp"
+#include "sp/util/hash.hpp"
 #include "sp/util/log.hpp"
 #include "sp/util/rng.hpp"
 
@@ -73,7 +75,7 @@ std::string current_fingerprint(const std::string& name, const std::string& root
 }
 
 DataSplits read_source(const std::string& name, const std::string& root,
-                       const SyntheticConfig& synthetic, int threads) {
+                       const SyntheticConfig& synthetic, int threads, bool allow_unverified) {
     dataset_facts(name, synthetic); // ConfigError for an unknown name, before touching files
     DataSplits d;
     if (name == "synthetic") {
@@ -87,6 +89,9 @@ DataSplits read_source(const std::string& name, const std::string& root,
             throw DataError("dataset " + name + ": " + root +
                             ": no such directory (set dataset.root)");
         }
+        // Before decoding: a file that differs from the manifest is reported as such, not as
+        // whatever the decoder makes of it.
+        const std::string verification = verify_manifest(root, allow_unverified);
         if (name == "fashion-mnist" || name == "mnist") {
             d = read_idx_dataset(root, name);
         } else if (name == "cifar10") {
@@ -96,6 +101,7 @@ DataSplits read_source(const std::string& name, const std::string& root,
         } else {
             throw ConfigError("dataset.name: no reader for dataset \"" + name + "\"");
         }
+        d.verification = verification;
     }
     check_against_facts(d, name, synthetic);
     return d;
@@ -161,6 +167,7 @@ DataSplits load_dataset(const DatasetConfig& cfg, std::uint64_t pool_seed, int t
             const std::string why = stale_reason(info, cfg, root, checked);
             if (why.empty()) {
                 d = read_cache(cfg.cache, cfg.name);
+                d.cache_sha256 = file_sha256_hex(cfg.cache); // which cache, for provenance
                 from_cache = true;
                 log::info(prefix + "using cache " + cfg.cache + " (" + image_counts(d) + ", made " +
                           info.created + " from " + info.source + "; " +

@@ -38,11 +38,15 @@ std::string current_fingerprint(const std::string& name, const std::string& root
 
 /// Decodes dataset `name` from `root` with its reader (fashion-mnist, mnist: read_idx_dataset;
 /// cifar10: read_cifar10; tiny-imagenet: read_tiny_imagenet on `threads` threads; synthetic:
-/// make_synthetic(synthetic), `root` ignored) and checks it with check_against_facts. Throws
-/// ConfigError for an unknown name, DataError for a missing root ("dataset cifar10: DIR: no such
-/// directory (set dataset.root)") or bad data, as the readers do.
+/// make_synthetic(synthetic), `root` ignored) and checks it with check_against_facts. When
+/// `root` holds a SHA256SUMS manifest, every file it lists is checked first (verify_manifest;
+/// the result's `verification` says what was checked). Throws ConfigError for an unknown name,
+/// DataError for a missing root ("dataset cifar10: DIR: no such directory (set dataset.root)"),
+/// a file that does not match the manifest (unless `allow_unverified`) or bad data, as the
+/// readers do.
 DataSplits read_source(const std::string& name, const std::string& root,
-                       const SyntheticConfig& synthetic, int threads = 1);
+                       const SyntheticConfig& synthetic, int threads = 1,
+                       bool allow_unverified = false);
 
 /// Checks `d` against dataset_facts(name): channels, image side, class count, labels in
 /// [0, classes), pixel and label counts. DataError naming `d.source` on a mismatch.
@@ -51,8 +55,11 @@ void check_against_facts(const DataSplits& d, const std::string& name,
 
 /// The dataset of `cfg`: from cfg.cache when it is current (see above), else from the source
 /// (read_source), checked with check_against_facts, then cut to cfg.train_subset / cfg.eval_subset
-/// (0 = all) by cfg.subset: "first" (the first n) or "stratified" (select_stratified, seeded
-/// with mix_seed(pool_seed, 1) for training and mix_seed(pool_seed, 2) for evaluation).
+/// (0 = all) by cfg.subset. From a cache, the result's `cache_sha256` is the SHA-256 of the
+/// cache file's bytes and `checksum` / `verification` are what the cache recorded; from the
+/// source, they are computed now (read_source). Subsets are cut by "first" (the first n) or
+/// "stratified" (select_stratified, seeded with mix_seed(pool_seed, 1) for training and
+/// mix_seed(pool_seed, 2) for evaluation).
 /// `threads` is for decoding JPEGs. Throws ConfigError (unknown name or subset, a subset larger
 /// than its split, naming dataset.train_subset / dataset.eval_subset), DataError (missing or bad
 /// data, a corrupt cache), IoError (an unreadable cache file).

@@ -294,6 +294,20 @@ bool is_regular_file(const std::string& path) {
 
 } // namespace
 
+std::vector<std::int64_t> Schema::readable_versions() const {
+    std::vector<std::int64_t> out = {version_};
+    for (const SchemaEntry& e : entries_) {
+        if (e.kind != EntryKind::attribute || e.path != "/" || e.name != "schema_version") continue;
+        for (const SchemaValue& v : e.values) {
+            const auto* n = std::get_if<std::int64_t>(&v);
+            if (n != nullptr && *n >= 1 && *n < version_) out.push_back(*n);
+        }
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
 Schema Schema::parse(std::string_view text, const std::string& source_name) {
     toml::table root;
     try {

@@ -77,6 +77,9 @@ class Schema {
 
     /// The layout version files of this schema carry in their root `schema_version`.
     int version() const noexcept { return version_; }
+    /// The layout versions this schema validates, ascending: version() and the older ones the
+    /// `values` of its `/@schema_version` entry list (results-schema/README.md, "Versions").
+    std::vector<std::int64_t> readable_versions() const;
     /// The kind of file it describes ("replicate"), named after the schema file.
     const std::string& file_kind() const noexcept { return file_kind_; }
     /// One line about the file kind.

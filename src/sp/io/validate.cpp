@@ -4,6 +4,7 @@
 #include "sp/util/error.hpp"
 #include "sp/util/strings.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <optional>
 #include <set>
@@ -117,15 +118,22 @@ class Validator {
         report_.problems.push_back({Problem::Severity::note, message});
     }
 
-    // A file of another layout version cannot be checked entry by entry: one error says why.
+    // A file of a layout version the schema does not read cannot be checked entry by entry: one
+    // error says why. The schema reads its own version and the older ones its /@schema_version
+    // entry allows (entries added since are required_if schema_version equals the newer one).
     bool version_matches() {
         if (!file_.has_attribute("schema_version")) return true;
         const h5::TypeInfo type = file_.attribute_type("schema_version");
         if (!type.dtype || *type.dtype == h5::Dtype::string) return true;
         const std::optional<SchemaValue> v = scalar_value(file_, "schema_version");
-        if (!v || std::get<std::int64_t>(*v) == schema_.version()) return true;
-        error("schema_version is " + std::to_string(std::get<std::int64_t>(*v)) +
-              ", this sp reads " + std::to_string(schema_.version()));
+        if (!v) return true;
+        const std::vector<std::int64_t> readable = schema_.readable_versions();
+        const std::int64_t found = std::get<std::int64_t>(*v);
+        if (std::find(readable.begin(), readable.end(), found) != readable.end()) return true;
+        std::vector<std::string> names;
+        for (const std::int64_t r : readable) names.push_back(std::to_string(r));
+        error("schema_version is " + std::to_string(found) + ", this sp reads " +
+              join(names, ", "));
         return false;
     }
 

@@ -1,6 +1,7 @@
 #include "sp/metrics/clusters.hpp"
 
 #include "sp/metrics/fixed_dot.hpp"
+#include "sp/metrics/torch_threads.hpp"
 #include "sp/util/error.hpp"
 
 #include <torch/torch.h>
@@ -162,15 +163,18 @@ std::vector<double> class_sums_cosine(const float* x, std::size_t N, std::size_t
         const double* u = &unit[i * D];
         for (std::size_t k = 0; k < D; ++k) c[k] += u[k];
     }
-    // Every row's dot with every class sum: one BLAS product (its sums split by thread count,
-    // see clusters.hpp).
+    // Every row's dot with every class sum: one BLAS product, on one thread (a threaded BLAS
+    // splits it by thread count; this one is O(N K d), small beside the rest).
     const auto n = static_cast<std::int64_t>(N);
     const auto k = static_cast<std::int64_t>(K);
     const auto d = static_cast<std::int64_t>(D);
-    const torch::Tensor similarity =
-        torch::mm(torch::from_blob(unit.data(), {n, d}, torch::kFloat64),
-                  torch::from_blob(class_sum.data(), {k, d}, torch::kFloat64).t())
-            .contiguous();
+    torch::Tensor similarity;
+    {
+        const detail::SerialBlas serial;
+        similarity = torch::mm(torch::from_blob(unit.data(), {n, d}, torch::kFloat64),
+                               torch::from_blob(class_sum.data(), {k, d}, torch::kFloat64).t())
+                         .contiguous();
+    }
     const double* sim = similarity.data_ptr<double>();
     std::vector<double> sums(N * K, 0.0);
     for (std::size_t i = 0; i < N; ++i) {
@@ -208,8 +212,9 @@ double squared_distance(const float* p, const float* q, std::size_t len) {
 /// |x|^2 + |y|^2 - 2 x.y shrinks), products come from float32 GEMM blocks over the upper
 /// triangle, and any pair whose squared distance is below kRefine x (|x|^2 + |y|^2), where the
 /// float products could lose digits, is recomputed exactly in double (so duplicates are at
-/// distance 0). Each sample's class sums are owned by one thread at a time and summed in block
-/// order; only the float products themselves depend on the thread count (see clusters.hpp).
+/// distance 0). Each block's products come from one single-threaded GEMM, and each sample's
+/// class sums are owned by one thread at a time and summed in block order, so the result does
+/// not depend on the thread count (it does on `chunk`, which shapes the GEMMs).
 std::vector<double> class_sums_euclidean(const float* x, std::size_t N, std::size_t D,
                                          const std::int64_t* labels, std::size_t K,
                                          std::int64_t chunk) {
@@ -241,8 +246,16 @@ std::vector<double> class_sums_euclidean(const float* x, std::size_t N, std::siz
     for (std::int64_t start = 0; start < n; start += chunk) {
         const std::int64_t m = std::min(chunk, n - start);
         const std::int64_t cols = n - start;
-        torch::Tensor block =
-            torch::mm(centred.narrow(0, start, m), centred.narrow(0, start, cols).t()).contiguous();
+        // The block's product on one thread: OpenBLAS's float kernels round a product
+        // differently at different tile positions, and a threaded call places its tiles by
+        // thread count; one call on one thread per fixed block gives the same bits at every
+        // thread count (the distances below still run on all threads).
+        torch::Tensor block;
+        {
+            const detail::SerialBlas serial;
+            block = torch::mm(centred.narrow(0, start, m), centred.narrow(0, start, cols).t())
+                        .contiguous();
+        }
         // The block's products become its distances in place (float, as the products were).
         float* g = block.data_ptr<float>();
         const auto ucols = static_cast<std::size_t>(cols);

@@ -231,10 +231,12 @@ UnitRows unit_rows(const float* x, std::int64_t n, std::int64_t d) {
 /// Count, sum and sum of squares of the three pair sets in closed form, in double: over pairs
 /// i < j of a set of rows with unit-row sum S and Gram matrix G = U^T U, sum c_ij =
 /// (|S|^2 - sum_i |u_i|^2) / 2 and sum c_ij^2 = (||G||_F^2 - sum_i |u_i|^4) / 2. Per class for
-/// the within-class set; the between-class set is the rest.
+/// the within-class set; the between-class set is the rest. On one thread (SerialBlas): the Gram
+/// products, sums and norms are LibTorch/BLAS reductions, which split by thread count.
 void closed_form_moments(const UnitRows& u, std::int64_t n, std::int64_t d,
                          const std::int64_t* labels, std::int64_t classes, SetAcc& all,
                          SetAcc& within, SetAcc& between) {
+    const detail::SerialBlas serial;
     const torch::Tensor label_t =
         torch::from_blob(const_cast<std::int64_t*>(labels), {n}, torch::kInt64);
     torch::Tensor gram_total = torch::zeros({d, d}, torch::kFloat64);

@@ -16,14 +16,12 @@
 /// < 1e-15); or directly, two passes over the pairs in double in row order, when there are at
 /// most 2^17 unique pairs (n <= 512) or a set's closed-form std is below about 1e-3.
 ///
-/// Determinism: nothing depends on `chunk_rows`. Counts, histograms, quantiles, min, max and the
-/// class-means cosines are bit-identical for every `threads`; so are mean and std on the direct
-/// path (tests/oracle/test_cosine.cpp, CosineDeterminism.ChunkSizeAndThreadsGiveIdenticalBits,
-/// n = 333: chunk sizes 1 to 1024, 1 and 2 threads). The closed form is not: its Gram products
-/// and sums (LibTorch's mm and sum over OpenBLAS) split their reductions by thread count, so
-/// mean and std for n > 512 can differ in the last bits between thread counts (measured at
-/// n = 2,000, d = 512: std differs between 2 and 3 threads, relative ~1e-14), and so can the
-/// choice of path for a set whose std is within rounding of the 1e-3 threshold.
+/// Determinism: nothing depends on `chunk_rows` or on the thread count. Counts, histograms,
+/// quantiles, min, max and the class-means cosines are exact or in a fixed order; the closed
+/// form's Gram products and sums (LibTorch's mm and sum over OpenBLAS, which split by thread
+/// count) run on one thread, so mean and std, and the choice of path, are bit-identical too
+/// (tests/oracle/test_cosine.cpp: CosineDeterminism.ChunkSizeAndThreadsGiveIdenticalBits, n =
+/// 333, the direct path; ClosedFormThreadsGiveIdenticalBits, n = 1,500, d = 256, 1 to 3 threads).
 
 #include <cstdint>
 #include <vector>

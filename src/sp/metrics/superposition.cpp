@@ -25,17 +25,7 @@ constexpr std::int64_t kChunkRows = 2048;
 /// keeping every direction that carries a between-class spread above 1e-6 of the largest.
 constexpr double kPinvRtol = 1e-12;
 
-/// Makes BLAS/LAPACK calls in its scope single-threaded. A threaded BLAS may split a product's
-/// reduction differently for different thread counts; inside an OpenMP parallel region (an
-/// at::parallel_for worker) OpenBLAS and MKL already run on one thread, so only calls made outside
-/// one need the count lowered. Same shapes on one thread give the same bits.
-class SerialBlas {
-  public:
-    SerialBlas() : guard_(at::in_parallel_region() ? 0 : 1) {}
-
-  private:
-    detail::TorchThreads guard_;
-};
+using detail::SerialBlas;
 
 std::string shape(std::int64_t a, std::int64_t b) {
     return std::to_string(a) + " x " + std::to_string(b);

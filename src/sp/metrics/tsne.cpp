@@ -121,7 +121,13 @@ void nearest_neighbours(const float* x, std::int64_t n, std::int64_t d, std::int
     const std::int64_t rows = std::clamp<std::int64_t>((std::int64_t{1} << 24) / n, 16, 1024);
     for (std::int64_t r0 = 0; r0 < n; r0 += rows) {
         const std::int64_t m = std::min(rows, n - r0);
-        torch::Tensor dist = torch::mm(xt.narrow(0, r0, m), xt.t());
+        // One thread for the product: a threaded float GEMM rounds by thread count, which
+        // could move a candidate across the shortlist's edge.
+        torch::Tensor dist;
+        {
+            const detail::SerialBlas serial;
+            dist = torch::mm(xt.narrow(0, r0, m), xt.t());
+        }
         dist.mul_(-2.0).add_(nt).add_(nt.narrow(1, r0, m).t());
         float* dp = dist.data_ptr<float>();
         for (std::int64_t i = 0; i < m; ++i)

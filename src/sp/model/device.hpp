@@ -4,6 +4,7 @@
 ///
 ///     sp::DeviceInfo d = sp::select_device(local_rank);   // "cuda:1" or "cpu"
 ///     sp::set_torch_threads(cores_per_node / ranks_per_node);
+///     sp::RuntimeFacts f = sp::runtime_facts(d.device);    // CPU/GPU model, BLAS, CUDA, ...
 
 #include <string>
 
@@ -12,7 +13,7 @@ namespace sp {
 /// What provenance records about LibTorch and the device.
 struct DeviceInfo {
     std::string device;           ///< "cpu" or "cuda:N"
-    std::string name;             ///< GPU model name, or "cpu"
+    std::string name;             ///< the device's model: GPU name, or the CPU model
     std::string libtorch_version; ///< "1.13.1"
     bool cuda_available = false;
     int cuda_device_count = 0;
@@ -28,5 +29,30 @@ void set_torch_threads(int threads);
 
 /// The LibTorch version compiled against, "MAJOR.MINOR.PATCH".
 std::string libtorch_version();
+
+/// What explains a difference between two runs of one configuration, beyond sp's own build:
+/// the hardware and the numeric libraries as found at run time (results-schema/README.md).
+struct RuntimeFacts {
+    std::string cpu_model;      ///< /proc/cpuinfo "model name"; "unknown" where there is none
+    std::string gpu_model;      ///< name of the CUDA device in use; "" on the CPU
+    std::string cuda_version;   ///< CUDA runtime LibTorch uses, "12.1"; "" without CUDA
+    std::string cudnn_version;  ///< cuDNN LibTorch uses, "8.9.2"; "" without cuDNN
+    std::string cuda_driver;    ///< NVIDIA kernel driver, "535.104.05"; "" without CUDA
+    std::string blas;           ///< BLAS libraries mapped into this process, resolved paths
+    std::string cpu_capability; ///< instruction set of ATen's CPU kernels, "AVX2"
+};
+
+/// The facts for a replicate computing on `device` ("cpu" or "cuda:N"). Never throws: what cannot
+/// be found is "unknown" (or "" where the item does not apply).
+RuntimeFacts runtime_facts(const std::string& device);
+
+/// The BLAS libraries mapped into this process (resolved paths, "; "-joined), or LibTorch's
+/// BLAS_INFO when none is (linked statically). Lazily loaded ones (cuBLAS) appear once used.
+std::string blas_libraries();
+
+/// The environment variables that steer the numeric libraries or the device, one "KEY=value\n"
+/// per variable, sorted: OMP_*, MKL_*, OPENBLAS_*, GOTO*, KMP_*, ATEN_CPU_CAPABILITY,
+/// CUBLAS_WORKSPACE_CONFIG, CUDA_VISIBLE_DEVICES, CUDA_DEVICE_ORDER, SLURM_JOB_ID. "" if none set.
+std::string relevant_environment();
 
 } // namespace sp

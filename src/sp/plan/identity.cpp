@@ -2,6 +2,7 @@
 
 #include "sp/config/fields.hpp"
 #include "sp/config/value.hpp"
+#include "sp/util/error.hpp"
 #include "sp/util/hash.hpp"
 
 #include <filesystem>
@@ -31,8 +32,37 @@ EffectiveSettings resolve_effective(const Experiment& e, bool cuda_available) {
     return out;
 }
 
+std::string WeightsDigests::of(const std::string& path) {
+    if (auto it = by_path_.find(path); it != by_path_.end()) return it->second;
+    std::string digest;
+    try {
+        digest = file_sha256_hex(path);
+    } catch (const IoError& err) {
+        errors_[path] = std::string(err.what()) +
+                        " (the replicate ID hashes the weights' contents: make the file with "
+                        "scripts/convert_weights.py, or set model.pretrained = \"\" for random "
+                        "initialisation)";
+        if (!allow_missing_) throw ConfigError("model.pretrained: " + errors_[path]);
+        missing_.push_back(path);
+    }
+    by_path_.emplace(path, digest);
+    return digest;
+}
+
+std::string WeightsDigests::why_missing(const std::string& path) const {
+    const auto it = errors_.find(path);
+    return it == errors_.end() ? std::string() : it->second;
+}
+
+EffectiveSettings plan_effective(const Experiment& e, WeightsDigests& digests) {
+    EffectiveSettings out = resolve_effective(e, /*cuda_available=*/false);
+    if (!e.model.pretrained.empty()) out.pretrained_sha256 = digests.of(e.model.pretrained);
+    return out;
+}
+
 EffectiveSettings plan_effective(const Experiment& e) {
-    return resolve_effective(e, /*cuda_available=*/false);
+    WeightsDigests digests;
+    return plan_effective(e, digests);
 }
 
 std::vector<std::pair<std::string, std::string>>
@@ -46,8 +76,15 @@ condition_settings(const Experiment& e, const EffectiveSettings& run, std::uint6
         } else if (f.identity) {
             out.emplace_back(f.key, value_to_toml(f.get(e)));
         } else if (f.key == "model.pretrained") {
-            const std::string base = std::filesystem::path(e.model.pretrained).filename().string();
-            out.emplace_back(f.key, value_to_toml(Value{base}));
+            // By content; the file name stands in only where the contents are unknown (a dry
+            // run without the file), and the "sha256:" prefix keeps the two forms apart.
+            std::string weights;
+            if (!run.pretrained_sha256.empty()) {
+                weights = "sha256:" + run.pretrained_sha256;
+            } else if (!e.model.pretrained.empty()) {
+                weights = std::filesystem::path(e.model.pretrained).filename().string();
+            }
+            out.emplace_back(f.key, value_to_toml(Value{weights}));
         }
     }
     out.emplace_back("sweep.seed", std::to_string(sweep_seed));

@@ -12,11 +12,14 @@
 /// (sorted by key). The identity keys are the fields with `Field::identity` set: everything a
 /// replicate computes, none of the locations (paths, output settings), so moving data or
 /// results changes no ID. `train.device` and `train.precision` enter as run, not as written
-/// (EffectiveSettings): a CPU run of a config saying fp16 trains in fp32 and is named so.
+/// (EffectiveSettings): a CPU run of a config saying fp16 trains in fp32 and is named so. The
+/// pretrained weights enter by content: `model.pretrained = "sha256:<64 hex>"`, so a renamed
+/// copy is the same replicate and a file changed in one byte is another one.
 
 #include "sp/config/experiment.hpp"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +31,35 @@ namespace sp {
 struct EffectiveSettings {
     std::string device = "cpu";            ///< device type used: "cpu" or "cuda" (no index)
     Precision precision = Precision::fp32; ///< fp32 on the CPU whatever train.precision says
+    /// SHA-256 hex (64 digits) of the model.pretrained file; "" when there are no weights or
+    /// their contents are unknown (a dry run without the file: the ID then names the weights by
+    /// file name and is provisional, see WeightsDigests).
+    std::string pretrained_sha256;
+};
+
+/// SHA-256 of weights files by path, each distinct path read once: a plan names many
+/// replicates with the same weights file.
+class WeightsDigests {
+  public:
+    /// `allow_missing`: a file that cannot be read gives "" (recorded in missing()) instead of
+    /// an error; for plans that are only shown (--dry-run, --show-config), never run.
+    explicit WeightsDigests(bool allow_missing = false) : allow_missing_(allow_missing) {}
+    /// SHA-256 hex of the file at `path` (streamed). Throws ConfigError naming model.pretrained
+    /// and `path` when it is missing or unreadable, unless allow_missing.
+    std::string of(const std::string& path);
+    /// Paths that could not be read (only with allow_missing), in the order first asked for.
+    const std::vector<std::string>& missing() const { return missing_; }
+    /// Why `path` (one of missing()) could not be read, as the ConfigError would say it after
+    /// "model.pretrained: ".
+    std::string why_missing(const std::string& path) const;
+    /// How many files were read (each distinct path once).
+    std::size_t files_read() const { return by_path_.size() - missing_.size(); }
+
+  private:
+    bool allow_missing_;
+    std::map<std::string, std::string> by_path_;
+    std::vector<std::string> missing_;
+    std::map<std::string, std::string> errors_;
 };
 
 /// The device type and precision `e` runs with on a machine where CUDA is (or is not)
@@ -36,15 +68,21 @@ struct EffectiveSettings {
 /// autocasts only on CUDA). Pure: no LibTorch, no device query.
 EffectiveSettings resolve_effective(const Experiment& e, bool cuda_available);
 
-/// The resolution the plan names replicates with: resolve_effective(e, false). The plan is made
-/// on the launching machine and must not depend on it, so `auto` resolves to cpu at plan time;
-/// a sweep meant for GPUs says train.device = "cuda", which resolves to cuda everywhere.
+/// The resolution the plan names replicates with: resolve_effective(e, false) and the SHA-256 of
+/// the model.pretrained file (from `digests`). The plan is made on the launching machine and
+/// must not depend on it, so `auto` resolves to cpu at plan time; a sweep meant for GPUs says
+/// train.device = "cuda", which resolves to cuda everywhere. Throws ConfigError when the weights
+/// file cannot be read (see WeightsDigests).
+EffectiveSettings plan_effective(const Experiment& e, WeightsDigests& digests);
+
+/// plan_effective() with its own WeightsDigests (the weights file is required).
 EffectiveSettings plan_effective(const Experiment& e);
 
 /// The condition's (key, TOML value) pairs, in order: every identity key in key order (with
-/// train.device and train.precision from `run`), `model.pretrained` by file name only (which
-/// weights, not where they are) at its place in key order, then `sweep.seed`. The reduce stage
-/// labels a condition with those whose values differ between conditions.
+/// train.device and train.precision from `run`), `model.pretrained` at its place in key order
+/// as `""` (no weights), `"sha256:<run.pretrained_sha256>"`, or, when the contents are unknown,
+/// the file name only (provisional: a dry run without the file), then `sweep.seed`. The reduce
+/// stage labels a condition with those whose values differ between conditions.
 std::vector<std::pair<std::string, std::string>>
 condition_settings(const Experiment& e, const EffectiveSettings& run, std::uint64_t sweep_seed);
 
@@ -63,7 +101,7 @@ std::string replicate_identity_text(const Experiment& e, const EffectiveSettings
 std::string replicate_id(const Experiment& e, const EffectiveSettings& run,
                          std::uint64_t sweep_seed, std::uint64_t replicate_seed);
 
-/// The replicate ID the plan gives: replicate_id() with plan_effective(e).
+/// The replicate ID the plan gives: replicate_id() with plan_effective(e) (reads the weights).
 std::string replicate_id(const Experiment& e, std::uint64_t sweep_seed,
                          std::uint64_t replicate_seed);
 

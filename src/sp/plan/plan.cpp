@@ -143,7 +143,7 @@ std::vector<int> assign_ranks(const std::vector<Replicate>& replicates, int rank
     return out;
 }
 
-Plan make_plan(const Sweep& sweep, int ranks) {
+Plan make_plan(const Sweep& sweep, int ranks, MissingWeights missing) {
     if (ranks < 1) throw ConfigError("--ranks: must be >= 1, got " + std::to_string(ranks));
     Plan plan;
     plan.file = sweep.file;
@@ -165,6 +165,10 @@ Plan make_plan(const Sweep& sweep, int ranks) {
     // Odometer over the axes; the last axis turns fastest, seeds innermost.
     std::vector<std::size_t> at(sweep.axes.size(), 0);
     std::map<std::string, std::size_t> by_id;
+    // Unreadable weights are collected, then reported with the other problems (or, for a plan
+    // only shown, named by file name).
+    WeightsDigests weights(/*allow_missing=*/true);
+    std::map<std::string, Source> weights_source;
     bool done = false;
     while (!done) {
         Experiment base = sweep.base;
@@ -196,7 +200,12 @@ Plan make_plan(const Sweep& sweep, int ranks) {
             r.config = base;
             r.sources = sources;
             r.seeds = derive_seeds(sweep.seed, seed, base.metrics.tsne.seed);
-            r.effective = plan_effective(base);
+            r.effective = plan_effective(base, weights);
+            if (!base.model.pretrained.empty()) {
+                const auto it = sources.find("model.pretrained");
+                weights_source.emplace(base.model.pretrained,
+                                       it == sources.end() ? Source{} : it->second);
+            }
             r.id = replicate_id(base, r.effective, sweep.seed, seed);
             if (local.empty()) r.cost = estimate_cost(base);
             auto [it, fresh] = by_id.emplace(r.id, r.index);
@@ -221,7 +230,12 @@ Plan make_plan(const Sweep& sweep, int ranks) {
             at[a] = 0;
         }
     }
+    if (missing == MissingWeights::refuse) {
+        for (const std::string& path : weights.missing())
+            diag.add(weights_source[path], "model.pretrained", weights.why_missing(path));
+    }
     diag.throw_if_any();
+    plan.missing_weights = weights.missing();
     const auto assigned = assign_ranks(plan.replicates, ranks);
     for (std::size_t i = 0; i < assigned.size(); ++i) plan.replicates[i].rank = assigned[i];
     return plan;

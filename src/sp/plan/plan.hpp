@@ -60,6 +60,12 @@ struct Replicate {
     int rank = 0;      ///< rank that runs it under longest-first scheduling
 };
 
+/// What make_plan does with a model.pretrained file it cannot read.
+enum class MissingWeights {
+    refuse,   ///< ConfigError naming model.pretrained and the path (a plan that will run)
+    name_only ///< the ID names those weights by file name, provisionally (a plan only shown)
+};
+
 /// A sweep expanded.
 struct Plan {
     std::string file;
@@ -70,11 +76,16 @@ struct Plan {
     std::vector<Replicate>
         replicates; ///< grid order: axes by name, values in file order, seeds last
     int ranks = 1;
+    /// model.pretrained files that could not be read (MissingWeights::name_only): the IDs of
+    /// the replicates using them are provisional and differ from the IDs a run gives.
+    std::vector<std::string> missing_weights;
 };
 
 /// Expands and validates the grid; throws ConfigError listing every problem (cross-key rules,
-/// values beyond the dataset, replicates that resolve to the same configuration).
-Plan make_plan(const Sweep& sweep, int ranks = 1);
+/// values beyond the dataset, replicates that resolve to the same configuration) and, with
+/// MissingWeights::refuse, for a model.pretrained file that cannot be read (each distinct
+/// weights file is read once, to hash it into the IDs).
+Plan make_plan(const Sweep& sweep, int ranks = 1, MissingWeights missing = MissingWeights::refuse);
 
 /// The replicate's fully resolved configuration as a sweep file of exactly that one replicate:
 /// parsing it back gives the same ID (recorded in every result file as provenance).

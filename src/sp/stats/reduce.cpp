@@ -4,6 +4,7 @@
 #include "sp/io/atomic.hpp"
 #include "sp/io/h5.hpp"
 #include "sp/plan/identity.hpp"
+#include "sp/stats/reduce_record.hpp"
 #include "sp/util/error.hpp"
 #include "sp/util/version.hpp"
 
@@ -42,10 +43,13 @@ std::string major_version(const std::string& version) {
 }
 
 /// The condition of a replicate as it ran: `auto` is resolved with the device the file records
-/// (provenance `device`, "cpu" or "cuda:N"), not the plan's guess, so a replicate is grouped
-/// with what it computed.
-void identify(ReplicateRow& row, const std::string& device, std::uint64_t sweep_seed) {
-    const EffectiveSettings run = resolve_effective(row.config, device.rfind("cuda", 0) == 0);
+/// (provenance `device`, "cpu" or "cuda:N"), not the plan's guess, and the weights by the digest
+/// the file records (`pretrained_sha256`, absent in files of older versions), so a replicate is
+/// grouped with what it computed.
+void identify(ReplicateRow& row, const std::string& device, const std::string& pretrained_sha256,
+              std::uint64_t sweep_seed) {
+    EffectiveSettings run = resolve_effective(row.config, device.rfind("cuda", 0) == 0);
+    run.pretrained_sha256 = pretrained_sha256;
     row.settings = condition_settings(row.config, run, sweep_seed);
     row.condition = condition_key(row.config, run, sweep_seed);
     row.context = context_key(row.config, run, sweep_seed);
@@ -95,11 +99,16 @@ const std::vector<std::string>& headline() {
     return names;
 }
 
+/// Replicate files by replicate ID: what the sweep records' planned replicates are matched with.
+using FileStates = std::map<std::string, detail::ReplicateFileState>;
+
 /// The replicate in file `name` of `dir`, if it is a complete one; a failed replicate goes to
 /// `out.failed`, a file that is not a replicate result (or cannot be read) to `out.skipped`.
+/// Every replicate file read, complete or failed, goes to `states`.
 std::optional<ReplicateRow> read_replicate(const std::string& dir, const std::string& name,
-                                           Reduction& out) {
+                                           Reduction& out, FileStates& states) {
     const std::string path = dir + "/" + name;
+    std::string id;
     try {
         const h5::File f = h5::File::open(path);
         if (!f.has_attribute("file_kind") ||
@@ -107,8 +116,11 @@ std::optional<ReplicateRow> read_replicate(const std::string& dir, const std::st
             out.skipped.push_back(name);
             return std::nullopt;
         }
-        const std::string id = f.read_attribute<std::string>("replicate_id");
-        if (f.read_attribute<std::string>("status") != "complete") {
+        id = f.read_attribute<std::string>("replicate_id");
+        const bool complete = f.read_attribute<std::string>("status") == "complete";
+        states[id] = {complete ? "complete" : "failed", f.read_attribute<std::string>("sp_version"),
+                      f.read_attribute<std::string>("git_revision")};
+        if (!complete) {
             out.failed.push_back(id + ": " +
                                  (f.has_attribute("error") ? f.read_attribute<std::string>("error")
                                                            : std::string("no error recorded")));
@@ -124,6 +136,9 @@ std::optional<ReplicateRow> read_replicate(const std::string& dir, const std::st
                                  path + ":/provenance/config_toml")
                          .base;
         identify(row, prov.read_attribute<std::string>("device"),
+                 prov.has_attribute("pretrained_sha256")
+                     ? prov.read_attribute<std::string>("pretrained_sha256")
+                     : std::string(),
                  prov.read_attribute<std::uint64_t>("sweep_seed"));
         if (f.exists("/eval") && f.open_group("/eval").has_attribute("accuracy"))
             row.values["accuracy"] = f.open_group("/eval").read_attribute<double>("accuracy");
@@ -134,16 +149,18 @@ std::optional<ReplicateRow> read_replicate(const std::string& dir, const std::st
         }
         return row;
     } catch (const IoError& e) {
+        if (!id.empty()) states.erase(id); // unreadable: "missing" to the sweep record
         out.skipped.push_back(name + " (" + e.what() + ")");
         return std::nullopt;
     }
 }
 
 /// The complete replicates of `dir`, in file-name (replicate ID) order.
-std::vector<ReplicateRow> read_replicates(const std::string& dir, Reduction& out) {
+std::vector<ReplicateRow> read_replicates(const std::string& dir, Reduction& out,
+                                          FileStates& states) {
     std::vector<ReplicateRow> rows;
     for (const std::string& name : h5_files(dir)) {
-        if (auto row = read_replicate(dir, name, out)) rows.push_back(std::move(*row));
+        if (auto row = read_replicate(dir, name, out, states)) rows.push_back(std::move(*row));
     }
     return rows;
 }
@@ -308,7 +325,10 @@ Reduction reduce_directory(const std::string& dir, std::int64_t bootstrap_resamp
                            std::uint64_t seed) {
     Reduction out;
     out.directory = dir;
-    const std::vector<ReplicateRow> rows = read_replicates(dir, out);
+    FileStates states;
+    const std::vector<ReplicateRow> rows = read_replicates(dir, out, states);
+    out.records = read_sweep_records(dir, out.unreadable_records);
+    out.planned = detail::planned_status(out.records, states);
     out.replicates = static_cast<std::int64_t>(rows.size());
     out.metrics = metric_order(rows);
     out.conditions = make_conditions(rows, out.metrics);
@@ -368,6 +388,7 @@ std::string summary_markdown(const Reduction& r) {
         for (const std::string& f : r.failed) md << "- " << f << "\n";
         md << "\n";
     }
+    md << detail::sweep_record_markdown(r);
     return md.str();
 }
 
@@ -488,6 +509,7 @@ void write_summary(const Reduction& r, const std::string& dir) {
     write_summaries(f, r);
     if (!r.comparisons.empty()) write_comparisons(f, r);
     if (!r.failed.empty()) f.write<std::string>("/failed", r.failed);
+    detail::write_sweep_records(f, r);
     out.commit();
     io::write_file_atomic(dir + "/summary.md", summary_markdown(r));
 }

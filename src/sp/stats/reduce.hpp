@@ -14,9 +14,13 @@
 /// `al.*` keys and `train.shuffle`, which the paper's baseline variant changes), baseline against
 /// every strategy, and every strategy but random against random (the equal-budget control); each on
 /// the seeds both have. p-values are Holm-corrected across the metrics of one pair.
+///
+/// The sweep records of the directory (stats/sweep_record.hpp, `<dir>/sweeps/*.toml`) say what
+/// was planned: every planned replicate is listed as complete, failed or missing.
 
 #include "sp/config/enums.hpp"
 #include "sp/stats/stats.hpp"
+#include "sp/stats/sweep_record.hpp"
 
 #include <cstdint>
 #include <map>
@@ -47,15 +51,29 @@ struct Comparison {
     std::vector<double> w_p_holm;
 };
 
+/// One replicate a sweep record planned, and what the directory holds for it.
+struct PlannedStatus {
+    std::size_t record = 0; ///< index into Reduction::records
+    std::string id;
+    std::uint64_t seed = 0;   ///< replicate seed
+    std::string coordinates;  ///< "axis=label, ..." (empty without axes)
+    std::string status;       ///< "complete" | "failed" | "missing" (no readable `<id>.h5`)
+    std::string sp_version;   ///< the file's root attribute; "" when missing
+    std::string git_revision; ///< the file's root attribute; "" when missing
+};
+
 struct Reduction {
     std::string directory;
     std::vector<std::string> metrics;  ///< accuracy, then /metrics/scalars names, sorted
     std::vector<Condition> conditions; ///< sorted by sweep name, then label
     std::vector<std::vector<stats::Summary>> summaries; ///< [condition][metric]
     std::vector<Comparison> comparisons;
-    std::vector<std::string> failed;  ///< "ID: error" of failed replicates
-    std::vector<std::string> skipped; ///< files that are not replicate results
-    std::int64_t replicates = 0;      ///< complete replicate files read
+    std::vector<std::string> failed;    ///< "ID: error" of failed replicates
+    std::vector<std::string> skipped;   ///< files that are not replicate results
+    std::int64_t replicates = 0;        ///< complete replicate files read
+    std::vector<SweepRecord> records;   ///< `<dir>/sweeps/*.toml`, by file name; empty: none
+    std::vector<PlannedStatus> planned; ///< by record, then plan order
+    std::vector<std::string> unreadable_records; ///< "sweeps/x.toml: why"
 };
 
 /// Reads every `*.h5` of `dir` (not subdirectories) and reduces them. `bootstrap_resamples`

@@ -14,6 +14,7 @@
 #include "sp/train/trainer.hpp"
 #include "sp/util/clock.hpp"
 #include "sp/util/error.hpp"
+#include "sp/util/hash.hpp"
 #include "sp/util/log.hpp"
 
 #include <torch/torch.h>
@@ -26,6 +27,29 @@
 
 namespace sp {
 namespace {
+
+/// A resume refused: the checkpoint was written with another thread count or sp build. Bad input
+/// (exit 2), unlike the replicate's other failures (ReplicateOutcome::exit_code).
+class ResumeRefused : public ConfigError {
+  public:
+    using ConfigError::ConfigError;
+};
+
+constexpr int kRefused = static_cast<int>(ExitCode::bad_input);
+constexpr int kFailed = static_cast<int>(ExitCode::replicates_failed);
+
+/// The machine and libraries in provenance (model/device.hpp), for a run on `device`.
+void record_runtime(Provenance& p, const std::string& device) {
+    const RuntimeFacts f = runtime_facts(device);
+    p.cpu_model = f.cpu_model;
+    p.gpu_model = f.gpu_model;
+    p.cuda_version = f.cuda_version;
+    p.cudnn_version = f.cudnn_version;
+    p.cuda_driver = f.cuda_driver;
+    p.blas = f.blas;
+    p.cpu_capability = f.cpu_capability;
+    p.environment = relevant_environment();
+}
 
 /// LibTorch's threads and determinism, and the device, recorded in the provenance. Throws
 /// ConfigError when CUDA is asked for and there is none, and when this node would run another
@@ -55,6 +79,7 @@ torch::Device resolve_runtime(const Replicate& r, const RunContext& ctx, Provena
     p.device = dev.device;
     p.device_name = dev.name;
     p.libtorch_version = dev.libtorch_version;
+    record_runtime(p, dev.device); // after CUBLAS_WORKSPACE_CONFIG is set
     return torch::Device(dev.device);
 }
 
@@ -63,7 +88,7 @@ void append_change(std::string& changes, const std::string& change) {
 }
 
 /// The origin this run stamps on its checkpoints: this build with ctx.threads, carrying the
-/// changes the checkpoint at `checkpoint` (if any) had accepted. Throws ConfigError when that
+/// changes the checkpoint at `checkpoint` (if any) had accepted. Throws ResumeRefused when that
 /// checkpoint was written with another thread count or sp build and `ctx` does not allow it.
 CheckpointOrigin resume_origin(const std::string& checkpoint, const RunContext& ctx) {
     CheckpointOrigin now = this_build(ctx.threads);
@@ -76,7 +101,7 @@ CheckpointOrigin resume_origin(const std::string& checkpoint, const RunContext& 
         const std::string from = was->threads > 0 ? std::to_string(was->threads) : "unknown";
         const std::string to = std::to_string(now.threads);
         if (!ctx.allow_thread_change) {
-            throw ConfigError(
+            throw ResumeRefused(
                 checkpoint + ": checkpoint written with " + from +
                 " LibTorch thread(s), this run has " + to +
                 "; a different thread count changes the results. Resume with " +
@@ -89,10 +114,10 @@ CheckpointOrigin resume_origin(const std::string& checkpoint, const RunContext& 
     const std::string current = now.sp_version + " (" + now.git_revision + ")";
     if (built != current) {
         if (!ctx.allow_version_change) {
-            throw ConfigError(checkpoint + ": checkpoint written by sp " + built + ", this is sp " +
-                              current +
-                              "; pass --allow-version-change to resume anyway (recorded in the "
-                              "result file), or --force to start over");
+            throw ResumeRefused(checkpoint + ": checkpoint written by sp " + built +
+                                ", this is sp " + current +
+                                "; pass --allow-version-change to resume anyway (recorded in the "
+                                "result file), or --force to start over");
         }
         append_change(now.version_changes, built + "->" + current);
     }
@@ -135,7 +160,21 @@ ReplicateOutcome train_replicate(const Replicate& r, const RunContext& ctx,
     result.provenance.version_changes = origin.version_changes;
     const torch::Device device = resolve_runtime(r, ctx, result.provenance);
 
+    if (!cfg.model.pretrained.empty()) {
+        // The ID names the weights by the contents the plan hashed; a file replaced since (a
+        // requeue days later) would train another replicate under this ID.
+        const std::string now = file_sha256_hex(cfg.model.pretrained);
+        if (now != r.effective.pretrained_sha256) {
+            throw ConfigError("model.pretrained: " + cfg.model.pretrained +
+                              " changed since the plan: SHA-256 " + now + ", the ID " + r.id +
+                              " names " + r.effective.pretrained_sha256 + " (re-plan the sweep)");
+        }
+        result.provenance.pretrained_sha256 = now;
+    }
     const DataSplits data = load_dataset(cfg.dataset, r.seeds.pool, ctx.threads);
+    result.provenance.dataset_sha256 = data.checksum;
+    result.provenance.cache_sha256 = data.cache_sha256;
+    result.provenance.dataset_verification = data.verification;
     const DatasetFacts facts = dataset_facts(cfg.dataset.name, cfg.dataset.synthetic);
     result.class_names = data.class_names;
 
@@ -148,7 +187,7 @@ ReplicateOutcome train_replicate(const Replicate& r, const RunContext& ctx,
                                    origin};
     const RoundsOutcome trained = run_rounds(r, training, model, batches);
     result.history = trained.history;
-    if (trained.stopped) return {r.id, "stopped", 0, seconds_since(t0), trained.message};
+    if (trained.stopped) return {r.id, "stopped", 0, seconds_since(t0), trained.message, 0};
 
     EvalOutputs eval = embed(model, batches.eval, device, cfg.model.extra_layers);
     log::info("replicate " + r.id + ": computing metrics");
@@ -156,9 +195,10 @@ ReplicateOutcome train_replicate(const Replicate& r, const RunContext& ctx,
     store_outputs(std::move(eval), result);
 
     result.provenance.end_time = utc_now_iso8601();
+    result.provenance.blas = blas_libraries(); // now with the lazily loaded ones (cuBLAS)
     write_replicate(r, result, analysis, trained.al, facts.classes);
     const double accuracy = accuracy_of(result.labels, result.predictions, result.classes).overall;
-    return {r.id, "complete", accuracy, seconds_since(t0), ""};
+    return {r.id, "complete", accuracy, seconds_since(t0), "", 0};
 }
 
 } // namespace
@@ -201,10 +241,10 @@ ReplicateOutcome run_replicate(const Plan& plan, const Replicate& r, const RunCo
     }
     try {
         if (result_is_complete(path, r.id)) {
-            return {r.id, "skipped", 0, 0, "complete result exists: " + path};
+            return {r.id, "skipped", 0, 0, "complete result exists: " + path, 0};
         }
     } catch (const DataError& e) {
-        return {r.id, "failed", 0, seconds_since(t0), e.what()};
+        return {r.id, "failed", 0, seconds_since(t0), e.what(), kRefused}; // skip refused
     }
     ReplicateResult result;
     result.id = r.id;
@@ -213,8 +253,9 @@ ReplicateOutcome run_replicate(const Plan& plan, const Replicate& r, const RunCo
     p.sweep_name = plan.name;
     p.hostname = host_name();
     p.device = "cpu";
-    p.device_name = "cpu";
     p.libtorch_version = libtorch_version();
+    record_runtime(p, "cpu"); // a failure before the device is chosen still says where it ran
+    p.device_name = p.cpu_model;
     p.deterministic = r.config.train.deterministic;
     p.threads = ctx.threads;
     p.ranks = ctx.ranks;
@@ -222,8 +263,13 @@ ReplicateOutcome run_replicate(const Plan& plan, const Replicate& r, const RunCo
     p.sweep_seed = plan.sweep_seed;
     p.replicate_seed = r.seed;
     p.seeds = r.seeds;
+    int code = kFailed;
     try {
         return train_replicate(r, ctx, result);
+    } catch (const ResumeRefused& e) {
+        code = kRefused;
+        result.status = "failed";
+        result.error = e.what();
     } catch (const Error& e) {
         result.status = "failed";
         result.error = e.what();
@@ -238,7 +284,7 @@ ReplicateOutcome run_replicate(const Plan& plan, const Replicate& r, const RunCo
         result.error +=
             " (and its result file could not be written: " + std::string(e.what()) + ")";
     }
-    return {r.id, "failed", 0, seconds_since(t0), result.error};
+    return {r.id, "failed", 0, seconds_since(t0), result.error, code};
 }
 
 } // namespace sp

@@ -37,6 +37,11 @@ struct ReplicateOutcome {
     double accuracy = 0; ///< evaluation accuracy (complete only)
     double seconds = 0;  ///< wall time of this run of it
     std::string message; ///< why it failed or was skipped
+    /// The exit code this outcome asks of sp_sweep: 0 unless "failed"; 2 (bad input) when the
+    /// replicate was refused because what it would continue from does not match this run (a
+    /// checkpoint of another thread count or sp build, a result file of another replicate at its
+    /// path); 3 for any other failure (bad or missing data, diverged training, no CUDA device).
+    int exit_code = 0;
 };
 
 /// `<output.dir>/<id>.h5` and `<output.dir>/checkpoints/<id>.h5` of a replicate.

@@ -14,7 +14,9 @@
 namespace sp {
 namespace {
 
-constexpr std::int32_t kSchemaVersion = 1;
+// 2: /provenance gained the run-time facts (CPU/GPU model, CUDA, BLAS, compiler, environment)
+// and device_name became the device's model (results-schema/README.md, "Versions").
+constexpr std::int32_t kSchemaVersion = 2;
 // Rows of embeddings per chunk: about 1 MiB for D = 512 floats.
 constexpr std::uint64_t kRowsPerChunk = 512;
 
@@ -36,6 +38,17 @@ void write_provenance(h5::File& f, const Provenance& p) {
     g.write_attribute("device", p.device);
     g.write_attribute("device_name", p.device_name);
     g.write_attribute("libtorch_version", p.libtorch_version);
+    g.write_attribute("cpu_model", p.cpu_model);
+    g.write_attribute("gpu_model", p.gpu_model);
+    g.write_attribute("cuda_version", p.cuda_version);
+    g.write_attribute("cudnn_version", p.cudnn_version);
+    g.write_attribute("cuda_driver", p.cuda_driver);
+    g.write_attribute("blas", p.blas);
+    g.write_attribute("cpu_capability", p.cpu_capability);
+    g.write_attribute("compiler", compiler());
+    g.write_attribute("compiler_flags", compiler_flags());
+    g.write_attribute("build_type", build_type());
+    g.write_attribute("environment", p.environment);
     g.write_attribute("hdf5_version", hdf5_version());
     g.write_attribute("mpi_version", mpi_library_version());
     g.write_attribute("deterministic", static_cast<std::uint8_t>(p.deterministic ? 1 : 0));
@@ -43,6 +56,12 @@ void write_provenance(h5::File& f, const Provenance& p) {
     g.write_attribute("ranks", static_cast<std::int32_t>(p.ranks));
     if (!p.thread_changes.empty()) g.write_attribute("thread_changes", p.thread_changes);
     if (!p.version_changes.empty()) g.write_attribute("version_changes", p.version_changes);
+    if (!p.dataset_sha256.empty()) {
+        g.write_attribute("dataset_sha256", p.dataset_sha256);
+        g.write_attribute("dataset_verification", p.dataset_verification);
+    }
+    if (!p.cache_sha256.empty()) g.write_attribute("cache_sha256", p.cache_sha256);
+    if (!p.pretrained_sha256.empty()) g.write_attribute("pretrained_sha256", p.pretrained_sha256);
     g.write_attribute("start_time", p.start_time);
     g.write_attribute("end_time", p.end_time);
     g.write_attribute("sweep_seed", p.sweep_seed);

@@ -24,9 +24,19 @@ struct Provenance {
     std::string config_toml; ///< resolved configuration (plan/plan.hpp resolved_toml)
     std::string sweep_name;
     std::string hostname;
-    std::string device; ///< "cpu" or "cuda:N"
-    std::string device_name;
+    std::string device;      ///< "cpu" or "cuda:N"
+    std::string device_name; ///< the model of the device it ran on: GPU name or CPU model
     std::string libtorch_version;
+    // What explains a difference between runs (model/device.hpp RuntimeFacts); compiler, flags
+    // and versions of HDF5 and MPI are written from util/version.hpp.
+    std::string cpu_model = "unknown";
+    std::string gpu_model; ///< "" on the CPU
+    std::string cuda_version;
+    std::string cudnn_version;
+    std::string cuda_driver;
+    std::string blas = "unknown";
+    std::string cpu_capability = "unknown";
+    std::string environment; ///< "KEY=value\n" lines, sorted (relevant_environment)
     bool deterministic = true;
     int threads = 1; ///< LibTorch intra-op threads it ran with (the last run, when resumed)
     int ranks = 1;   ///< MPI world size of the sweep's job (of the last run)
@@ -35,7 +45,14 @@ struct Provenance {
     std::string thread_changes;
     /// sp version/revision changes accepted on resume (--allow-version-change), "" when none.
     std::string version_changes;
-    std::string start_time; ///< ISO-8601 UTC
+    /// The data's identity (data/load.hpp): SHA-256 of the source files, as read or as the
+    /// cache recorded it; the cache file's SHA-256 when read from one; what the source was
+    /// checked against. "" until the data is loaded (then not written).
+    std::string dataset_sha256;
+    std::string cache_sha256;
+    std::string dataset_verification;
+    std::string pretrained_sha256; ///< SHA-256 of the model.pretrained file; "" without one
+    std::string start_time;        ///< ISO-8601 UTC
     std::string end_time;
     std::uint64_t sweep_seed = 0;
     std::uint64_t replicate_seed = 0;

@@ -1,7 +1,13 @@
 #include "sp/util/hash.hpp"
 
+#include "sp/util/error.hpp"
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <memory>
+#include <sys/stat.h>
 
 namespace sp {
 namespace {
@@ -66,6 +72,78 @@ std::string to_hex(const std::array<std::uint8_t, 32>& digest, std::size_t bytes
     return out;
 }
 
+// MD5 (RFC 1321, section 3.4): per-round shifts and the constants floor(abs(sin(i + 1)) * 2^32).
+constexpr std::array<unsigned, 64> kMd5Shift = {
+    7,  12, 17, 22, 7,  12, 17, 22, 7,  12, 17, 22, 7,  12, 17, 22, 5,  9,  14, 20, 5,  9,
+    14, 20, 5,  9,  14, 20, 5,  9,  14, 20, 4,  11, 16, 23, 4,  11, 16, 23, 4,  11, 16, 23,
+    4,  11, 16, 23, 6,  10, 15, 21, 6,  10, 15, 21, 6,  10, 15, 21, 6,  10, 15, 21};
+constexpr std::array<std::uint32_t, 64> kMd5Sine = {
+    0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
+    0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
+    0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
+    0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a,
+    0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70,
+    0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
+    0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
+    0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391};
+
+constexpr std::uint32_t rotl(std::uint32_t x, unsigned n) { return (x << n) | (x >> (32U - n)); }
+
+void md5_compress(std::array<std::uint32_t, 4>& h, const std::uint8_t* block) {
+    std::array<std::uint32_t, 16> m{};
+    for (unsigned i = 0; i < 16; ++i) { // little-endian words
+        m[i] = std::uint32_t{block[4 * i]} | (std::uint32_t{block[4 * i + 1]} << 8U) |
+               (std::uint32_t{block[4 * i + 2]} << 16U) | (std::uint32_t{block[4 * i + 3]} << 24U);
+    }
+    std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3];
+    for (unsigned i = 0; i < 64; ++i) {
+        std::uint32_t f = 0;
+        unsigned g = 0;
+        if (i < 16) {
+            f = (b & c) | (~b & d);
+            g = i;
+        } else if (i < 32) {
+            f = (d & b) | (~d & c);
+            g = (5 * i + 1) % 16;
+        } else if (i < 48) {
+            f = b ^ c ^ d;
+            g = (3 * i + 5) % 16;
+        } else {
+            f = c ^ (b | ~d);
+            g = (7 * i) % 16;
+        }
+        const std::uint32_t next = b + rotl(a + f + kMd5Sine[i] + m[g], kMd5Shift[i]);
+        a = d;
+        d = c;
+        c = b;
+        b = next;
+    }
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+}
+
+struct FileCloser {
+    void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+/// Feeds the file at `path` to `sink` in 1 MiB pieces.
+template <typename Sink> void stream_file(const std::string& path, Sink&& sink) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR) throw IoError(path + ": no such file");
+        throw IoError(path + ": cannot read: " + std::strerror(errno));
+    }
+    if (S_ISDIR(st.st_mode)) throw IoError(path + ": is a directory, expected a file");
+    std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
+    if (!f) throw IoError(path + ": cannot open: " + std::strerror(errno));
+    std::string buf(std::size_t{1} << 20U, '\0');
+    while (const std::size_t n = std::fread(buf.data(), 1, buf.size(), f.get()))
+        sink(std::string_view(buf.data(), n));
+    if (std::ferror(f.get())) throw IoError(path + ": read error: " + std::strerror(errno));
+}
+
 } // namespace
 
 std::array<std::uint8_t, 32> sha256(std::string_view data) {
@@ -121,5 +199,61 @@ std::array<std::uint8_t, 32> Sha256::finish() {
 }
 
 std::string Sha256::finish_hex() { return to_hex(finish(), 32); }
+
+Md5::Md5() : state_{0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476} {}
+
+void Md5::update(std::string_view data) {
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(data.data());
+    std::size_t n = data.size();
+    if (n == 0) return;
+    length_ += n;
+    if (block_used_ > 0) {
+        const std::size_t take = std::min(n, block_.size() - block_used_);
+        std::memcpy(block_.data() + block_used_, bytes, take);
+        block_used_ += take;
+        bytes += take;
+        n -= take;
+        if (block_used_ < block_.size()) return;
+        md5_compress(state_, block_.data());
+        block_used_ = 0;
+    }
+    for (; n >= 64; n -= 64, bytes += 64) md5_compress(state_, bytes);
+    if (n > 0) std::memcpy(block_.data(), bytes, n);
+    block_used_ = n;
+}
+
+std::string Md5::finish_hex() {
+    // As SHA-256's padding, but the bit length is little-endian.
+    const std::uint64_t bits = length_ * 8U;
+    std::array<std::uint8_t, 72> pad{};
+    pad[0] = 0x80;
+    const std::size_t zeros = (block_used_ < 56 ? 56 : 120) - block_used_;
+    for (unsigned i = 0; i < 8; ++i) pad[zeros + i] = static_cast<std::uint8_t>(bits >> (8U * i));
+    update(std::string_view(reinterpret_cast<const char*>(pad.data()), zeros + 8));
+    std::array<std::uint8_t, 32> out{};
+    for (unsigned i = 0; i < 4; ++i) {
+        for (unsigned j = 0; j < 4; ++j)
+            out[4 * i + j] = static_cast<std::uint8_t>(state_[i] >> (8U * j));
+    }
+    return to_hex(out, 16);
+}
+
+std::string md5_hex(std::string_view data) {
+    Md5 h;
+    h.update(data);
+    return h.finish_hex();
+}
+
+std::string file_sha256_hex(const std::string& path) {
+    Sha256 h;
+    stream_file(path, [&](std::string_view piece) { h.update(piece); });
+    return h.finish_hex();
+}
+
+std::string file_md5_hex(const std::string& path) {
+    Md5 h;
+    stream_file(path, [&](std::string_view piece) { h.update(piece); });
+    return h.finish_hex();
+}
 
 } // namespace sp

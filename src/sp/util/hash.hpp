@@ -1,6 +1,11 @@
 #pragma once
 /// Content hashing for stable identifiers: SHA-256 (FIPS 180-4), implemented here so that IDs do
-/// not depend on a crypto library's presence or version.
+/// not depend on a crypto library's presence or version; MD5 (RFC 1321) only to compare files
+/// with the MD5 sums their publishers give (CIFAR-10, Tiny ImageNet), never for identity.
+///
+///     std::string id = sp::sha256_hex("text", 8);                  // "982d9e3eb996f559"
+///     std::string w = sp::file_sha256_hex("weights/resnet18.pt");   // streamed, 64 hex digits
+///     std::string a = sp::file_md5_hex("cifar-10-binary.tar.gz");   // 32 hex digits
 
 #include <array>
 #include <cstdint>
@@ -34,5 +39,32 @@ class Sha256 {
     std::size_t block_used_ = 0;
     std::uint64_t length_ = 0; ///< message bytes so far
 };
+
+/// Incremental MD5 (RFC 1321), for checking downloads against published MD5 sums only: MD5 is
+/// broken for collisions, so nothing in sp identifies anything by it.
+class Md5 {
+  public:
+    Md5();
+    /// Appends `data` to the message.
+    void update(std::string_view data);
+    /// Lower-case hex of the digest; the object must not be used afterwards.
+    std::string finish_hex();
+
+  private:
+    std::array<std::uint32_t, 4> state_;
+    std::array<std::uint8_t, 64> block_{};
+    std::size_t block_used_ = 0;
+    std::uint64_t length_ = 0; ///< message bytes so far
+};
+
+/// Lower-case hex MD5 of `data`.
+std::string md5_hex(std::string_view data);
+
+/// Lower-case hex SHA-256 of the file at `path`, read in 1 MiB pieces (never held whole).
+/// Throws IoError naming the file if it is missing, a directory or unreadable.
+std::string file_sha256_hex(const std::string& path);
+
+/// Lower-case hex MD5 of the file at `path`, read in pieces. Throws IoError as file_sha256_hex.
+std::string file_md5_hex(const std::string& path);
 
 } // namespace sp
