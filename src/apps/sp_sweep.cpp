@@ -291,7 +291,8 @@ int run(int argc, char** argv) {
                 sp::write_sweep_record(record);
         }
         sp::RunContext ctx;
-        ctx.threads = threads; // 0: the node's share, decided once MPI is up
+        // --threads, else sweep.threads, else (0) the node's share, decided once MPI is up.
+        ctx.threads = threads > 0 ? threads : static_cast<int>(sweep.threads);
         ctx.force = force;
         ctx.allow_thread_change = allow_thread_change;
         ctx.allow_version_change = allow_version_change;

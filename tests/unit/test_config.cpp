@@ -166,6 +166,23 @@ TEST(Sweep, ListAxisTakesArraysOfArrays) {
     EXPECT_EQ(s.axes[0].labels, (std::vector<std::string>{"[\"raw\"]", "[\"raw\", \"tsne\"]"}));
 }
 
+// Rule: sweep.threads pins every replicate's thread count; 0 (the default) leaves it to the node;
+// --set overrides it; a negative or non-integer value is an error at its place.
+TEST(Sweep, ThreadsPinnedOrLeftToTheNode) {
+    EXPECT_EQ(sp::parse_sweep("", "s.toml").threads, 0);
+    EXPECT_EQ(sp::parse_sweep("[sweep]\nthreads = 3\n", "s.toml").threads, 3);
+    EXPECT_EQ(sp::parse_sweep("[sweep]\nthreads = 3\n", "s.toml", {"sweep.threads=1"}).threads, 1);
+    for (const char* bad : {"[sweep]\nthreads = -1\n", "[sweep]\nthreads = 1.5\n"}) {
+        try {
+            sp::parse_sweep(bad, "t.toml");
+            ADD_FAILURE() << "no error for " << bad;
+        } catch (const sp::ConfigError& e) {
+            EXPECT_NE(std::string(e.what()).find("t.toml:2:1: sweep.threads"), std::string::npos)
+                << e.what();
+        }
+    }
+}
+
 TEST(Sweep, ErrorsCarryEveryProblem) {
     try {
         sp::parse_sweep("[train]\nlr = -1\n[model]\nwidth = -2\n", "e.toml");

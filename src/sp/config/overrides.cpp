@@ -50,9 +50,10 @@ void apply_overrides(Reader& r, const std::vector<std::string>& overrides, Sweep
         if (key.rfind("sweep.", 0) == 0) {
             // Reuse the file reader for sweep-level keys by parsing a one-key [sweep] table.
             const std::string sub = key.substr(6);
-            if (sub != "seed" && sub != "seeds" && sub != "name" && sub != "description") {
-                std::vector<std::string> known = {"sweep.seed", "sweep.seeds", "sweep.name",
-                                                  "sweep.description"};
+            if (sub != "seed" && sub != "seeds" && sub != "threads" && sub != "name" &&
+                sub != "description") {
+                std::vector<std::string> known = {"sweep.seed", "sweep.seeds", "sweep.threads",
+                                                  "sweep.name", "sweep.description"};
                 r.unknown(where, key, known);
                 continue;
             }

@@ -42,6 +42,9 @@ struct Sweep {
     std::string description;
     std::uint64_t seed = 0;           ///< sweep.seed: the root of every seed stream
     std::vector<std::uint64_t> seeds; ///< replicate seeds (sweep.seeds)
+    /// sweep.threads: LibTorch threads of every replicate, whatever the node's shape; 0 = not
+    /// pinned (sp_sweep --threads, else cores / ranks on the node). Results depend on it.
+    std::int64_t threads = 0;
     Source seeds_source;
     Experiment base;                ///< defaults + the file's base tables
     SourceMap base_sources;         ///< where each base key was set (absent = default)

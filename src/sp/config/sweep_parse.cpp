@@ -220,6 +220,18 @@ void read_sweep_table(Reader& r, const toml::table& t, Sweep& s) {
             } else {
                 s.seed = static_cast<std::uint64_t>(i->get());
             }
+        } else if (key == "threads") {
+            const auto* i = node.as_integer();
+            if (i == nullptr) {
+                r.problem(where, "sweep.threads",
+                          "expected an integer, got " + node_type_name(node) + " " +
+                              node_text(node));
+            } else if (i->get() < 0) {
+                r.problem(where, "sweep.threads",
+                          "must be >= 0 (0 = the node's share), got " + std::to_string(i->get()));
+            } else {
+                s.threads = i->get();
+            }
         } else if (key == "seeds") {
             read_seeds(r, node, where, s);
         } else if (key == "axes") {

@@ -16,7 +16,7 @@
 
 namespace sp::config_detail {
 
-inline const std::vector<std::string> kSweepKeys = {"name",  "description", "seed",
+inline const std::vector<std::string> kSweepKeys = {"name",  "description", "seed",    "threads",
                                                     "seeds", "axes",        "variants"};
 
 inline std::string node_type_name(const toml::node& n) {
