@@ -16,7 +16,9 @@ import numpy as np
 
 # Wall-clock and host facts: they differ between any two runs of the same build.
 VOLATILE = {"start_time", "end_time", "seconds", "hostname", "images_per_second", "created",
-            "reduced_at",
+            "reduced_at", "started",
+            # how sp_sweep was invoked (the path of the binary differs between two builds)
+            "command_line",
             # the build's own revision: before and after a change it differs by design
             "git_revision"}
 

@@ -60,11 +60,14 @@ RANDOM=7
 for k in $(seq 1 "$kills"); do
     run "$tmp/kill" > "$tmp/kill$k.log" 2>&1 &
     pid=$!
-    # Once this run has trained an epoch (so that some checkpoint exists), at a random moment
-    # within the next 1.5 s (the whole sweep takes several times that): mid-epoch,
-    # mid-checkpoint, mid-query or mid-metrics.
+    # Once this run has trained an epoch and a checkpoint exists (the epoch's log line comes
+    # before its checkpoint is written), at a random moment within the next 1.5 s (the whole
+    # sweep takes several times that): mid-epoch, mid-checkpoint, mid-query or mid-metrics.
     for _ in $(seq 1 600); do
-        grep -q "epoch [0-9]*/" "$tmp/kill$k.log" 2>/dev/null && break
+        if grep -q "epoch [0-9]*/" "$tmp/kill$k.log" 2>/dev/null &&
+            compgen -G "$tmp/kill/checkpoints/*.h5" > /dev/null; then
+            break
+        fi
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.05
     done

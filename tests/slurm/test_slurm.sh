@@ -3,7 +3,7 @@
 #  1. `sbatch --wait slurm/sweep.sh` of a tiny 4-replicate sweep on 2 ranks completes with exit 0
 #     and writes summary.h5;
 #  2. its replicate files equal those of sp_sweep run directly (embeddings, loss history,
-#     scalar metrics; summary.md beyond its first line);
+#     scalar metrics; summary.md beyond its first line, up to its sweep record);
 #  3. the time-limit warning in the middle (`scancel --signal=USR1 --batch`, what
 #     `#SBATCH --signal=B:USR1@N` sends): every rank checkpoints, sp_sweep exits 75, the job
 #     requeues itself, the rerun resumes and ends identical to 2;
@@ -74,7 +74,9 @@ compare() { # compare DIR LABEL
     done
     [[ $n -eq 4 ]] || { echo "FAIL $2: expected 4 replicates, compared $n"; exit 1; }
     [[ -f $1/summary.h5 ]] || { echo "FAIL $2: no summary.h5"; exit 1; }
-    cmp -s <(tail -n +2 "$tmp/direct/summary.md") <(tail -n +2 "$1/summary.md") ||
+    # Beyond its title (the directory) and before the sweep record (command line, start time).
+    cmp -s <(sed '1d; /^## Sweep record/,$d' "$tmp/direct/summary.md") \
+           <(sed '1d; /^## Sweep record/,$d' "$1/summary.md") ||
         { echo "FAIL $2: summary.md differs"; diff "$tmp/direct/summary.md" "$1/summary.md" | head; exit 1; }
     echo "$(elapsed) $2: 4 replicates and summary.md identical to the direct run"
 }
