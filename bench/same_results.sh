@@ -85,7 +85,7 @@ compare() {
         *.md) diff <(sed -e "s|$a|<out>|g" -e '/^Started /d' -e '/^    .*sp_sweep /d' "$a/$rel") \
                    <(sed -e "s|$b|<out>|g" -e '/^Started /d' -e '/^    .*sp_sweep /d' "$b/$rel") ||
                   { echo "same_results: $rel differs"; bad=1; } ;;
-        *) cmp -s "$a/$rel" "$b/$rel" || { diff "$a/$rel" "$b/$rel" | head -n 20; bad=1; } ;;
+        *) cmp -s "$a/$rel" "$b/$rel" || { diff "$a/$rel" "$b/$rel" | head -n 20 || true; bad=1; } ;;
         esac
     done < <(cd "$a" && find . -name '*.h5' -o -name '*.md' -o -path './plans/*' -o -path './in/*' -type f | sort)
     if [[ $bad -ne 0 ]]; then
