@@ -144,6 +144,30 @@ template <typename Sink> void stream_file(const std::string& path, Sink&& sink) 
     if (std::ferror(f.get())) throw IoError(path + ": read error: " + std::strerror(errno));
 }
 
+/// Feeds `data` to a hash of 64-byte blocks: completes the pending partial block, compresses
+/// every full block with `compress(bytes)` in order, and keeps the tail as the new partial block.
+template <class Compress>
+void feed_blocks(std::array<std::uint8_t, 64>& block, std::size_t& used, std::uint64_t& length,
+                 std::string_view data, Compress compress) {
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(data.data());
+    std::size_t n = data.size();
+    if (n == 0) return; // data() may be null, which memcpy must not see
+    length += n;
+    if (used > 0) {
+        const std::size_t take = std::min(n, block.size() - used);
+        std::memcpy(block.data() + used, bytes, take);
+        used += take;
+        bytes += take;
+        n -= take;
+        if (used < block.size()) return;
+        compress(block.data());
+        used = 0;
+    }
+    for (; n >= 64; n -= 64, bytes += 64) compress(bytes);
+    if (n > 0) std::memcpy(block.data(), bytes, n);
+    used = n;
+}
+
 } // namespace
 
 std::array<std::uint8_t, 32> sha256(std::string_view data) {
@@ -161,23 +185,8 @@ Sha256::Sha256()
              0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19} {}
 
 void Sha256::update(std::string_view data) {
-    const auto* bytes = reinterpret_cast<const std::uint8_t*>(data.data());
-    std::size_t n = data.size();
-    if (n == 0) return; // data() may be null, which memcpy must not see
-    length_ += n;
-    if (block_used_ > 0) {
-        const std::size_t take = std::min(n, block_.size() - block_used_);
-        std::memcpy(block_.data() + block_used_, bytes, take);
-        block_used_ += take;
-        bytes += take;
-        n -= take;
-        if (block_used_ < block_.size()) return;
-        compress(state_, block_.data());
-        block_used_ = 0;
-    }
-    for (; n >= 64; n -= 64, bytes += 64) compress(state_, bytes);
-    if (n > 0) std::memcpy(block_.data(), bytes, n);
-    block_used_ = n;
+    feed_blocks(block_, block_used_, length_, data,
+                [this](const std::uint8_t* b) { compress(state_, b); });
 }
 
 std::array<std::uint8_t, 32> Sha256::finish() {
@@ -203,23 +212,8 @@ std::string Sha256::finish_hex() { return to_hex(finish(), 32); }
 Md5::Md5() : state_{0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476} {}
 
 void Md5::update(std::string_view data) {
-    const auto* bytes = reinterpret_cast<const std::uint8_t*>(data.data());
-    std::size_t n = data.size();
-    if (n == 0) return;
-    length_ += n;
-    if (block_used_ > 0) {
-        const std::size_t take = std::min(n, block_.size() - block_used_);
-        std::memcpy(block_.data() + block_used_, bytes, take);
-        block_used_ += take;
-        bytes += take;
-        n -= take;
-        if (block_used_ < block_.size()) return;
-        md5_compress(state_, block_.data());
-        block_used_ = 0;
-    }
-    for (; n >= 64; n -= 64, bytes += 64) md5_compress(state_, bytes);
-    if (n > 0) std::memcpy(block_.data(), bytes, n);
-    block_used_ = n;
+    feed_blocks(block_, block_used_, length_, data,
+                [this](const std::uint8_t* b) { md5_compress(state_, b); });
 }
 
 std::string Md5::finish_hex() {
