@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <iostream>
 #include <limits>
 #include <random>
@@ -147,6 +148,22 @@ std::vector<double> numpy_kl(const sp::TsneAffinities& p, const std::vector<floa
 }
 
 // ---- affinities -------------------------------------------------------------------------------
+
+/// t-SNE of `data` with `opt` (its thread count the reference) and again at each of `threads`:
+/// every map and KL divergence must equal the reference's bits.
+void expect_same_bits_at(const Data& data, sp::TsneOptions opt,
+                         std::initializer_list<int> threads) {
+    const sp::TsneResult ref = sp::tsne(data.x.data(), data.n, data.d, opt);
+    for (const int t : threads) {
+        opt.threads = t;
+        const sp::TsneResult r = sp::tsne(data.x.data(), data.n, data.d, opt);
+        EXPECT_EQ(std::memcmp(r.embedding.data(), ref.embedding.data(),
+                              ref.embedding.size() * sizeof(float)),
+                  0)
+            << t << " threads";
+        EXPECT_EQ(r.kl_divergence, ref.kl_divergence) << t << " threads";
+    }
+}
 
 TEST(Tsne, AffinitiesMatchScikitLearn) {
     if (!have_sklearn()) GTEST_SKIP() << python() << " lacks scikit-learn";
@@ -281,16 +298,7 @@ TEST(Tsne, BitIdenticalAcrossThreadsAndRuns) {
             opt.init = init;
             opt.iterations = 200;
             opt.exaggeration_iterations = 60;
-            const sp::TsneResult ref = sp::tsne(data.x.data(), data.n, data.d, opt);
-            for (const int threads : {1, 2, 3}) {
-                opt.threads = threads;
-                const sp::TsneResult r = sp::tsne(data.x.data(), data.n, data.d, opt);
-                EXPECT_EQ(std::memcmp(r.embedding.data(), ref.embedding.data(),
-                                      ref.embedding.size() * sizeof(float)),
-                          0)
-                    << threads << " threads";
-                EXPECT_EQ(r.kl_divergence, ref.kl_divergence) << threads << " threads";
-            }
+            expect_same_bits_at(data, opt, {1, 2, 3});
         }
     }
 }
@@ -305,16 +313,7 @@ TEST(Tsne, BitIdenticalAcrossThreadsAtSizeReachingEverySplit) {
         sp::TsneOptions opt = options(method, 1);
         opt.iterations = 120;
         opt.exaggeration_iterations = 60;
-        const sp::TsneResult ref = sp::tsne(data.x.data(), data.n, data.d, opt);
-        for (const int threads : {2, 3}) {
-            opt.threads = threads;
-            const sp::TsneResult r = sp::tsne(data.x.data(), data.n, data.d, opt);
-            EXPECT_EQ(std::memcmp(r.embedding.data(), ref.embedding.data(),
-                                  ref.embedding.size() * sizeof(float)),
-                      0)
-                << threads << " threads";
-            EXPECT_EQ(r.kl_divergence, ref.kl_divergence) << threads << " threads";
-        }
+        expect_same_bits_at(data, opt, {2, 3});
     }
 }
 
