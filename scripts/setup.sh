@@ -5,8 +5,8 @@
 #
 #   scripts/setup.sh            build, run and test dependencies
 #   scripts/setup.sh --print    list the packages and exit
-#   scripts/setup.sh --slurm    (opt-in) only the packages of a local test Slurm cluster
-#                               (scripts/slurm-local.sh, tests/slurm/); --slurm --print lists them
+#   scripts/setup.sh --slurm    (opt-in) only the packages of the private test Slurm cluster
+#                               (tests/slurm/, which installs nothing); --slurm --print lists them
 set -euo pipefail
 
 packages=(
@@ -26,7 +26,7 @@ packages=(
     dataset-fashion-mnist
     # oracles, peers and downstream analysis (Debian's /usr/bin/python3)
     python3-torch python3-torchvision python3-sklearn python3-scipy python3-h5py python3-numpy
-    python3-matplotlib
+    python3-matplotlib python3-statsmodels
     # the HTML report is checked by rendering it headless (tests/analysis)
     chromium
 )

@@ -13,7 +13,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .loaders import Results, Replicate, cosine_edges  # noqa: E402
+from .loaders import Replicate, Results, cosine_edges  # noqa: E402
+from .tables import primary_table  # noqa: E402
 
 #: Metrics drawn by :func:`metric_distributions` by default (those present in the results).
 KEY_METRICS = (
@@ -200,14 +201,20 @@ def metric_distributions(results: Results, metrics: Optional[Sequence[str]] = No
                          cols: int = 4):
     """Each metric's values across seeds per condition (dots), with the mean and its 95%
     Student-t interval from summary.h5 (/summary/t_low, t_high; computed here when there is no
-    summary) and significance brackets from the comparisons (Holm-corrected paired t p:
-    * < 0.05, ** < 0.01, *** < 0.001)."""
+    summary) and significance brackets from the comparisons (* < 0.05, ** < 0.01,
+    *** < 0.001) of the adjusted p (:meth:`Summary.adjusted_p`): summary schema 1/2 the
+    Holm-corrected paired t p; 3 the Holm p of a primary endpoint, the BH q-value of a
+    secondary metric (exploratory), no bracket for an untested metric. By default, summary
+    schema 3 draws its primary endpoints first, then KEY_METRICS."""
     conditions = [c for c in results.conditions() if results.by_condition(c)]
     present = set()
     for r in results.complete:
         present.update(k for k, v in r.metrics.items())
     if metrics is None:
-        metrics = [m for m in KEY_METRICS if m in present]
+        first = []
+        if results.summary is not None:
+            first = list(dict.fromkeys(r["endpoint"] for r in primary_table(results.summary)))
+        metrics = [m for m in dict.fromkeys(first + list(KEY_METRICS)) if m in present]
     else:
         metrics = [m for m in metrics if m in present]
     if not conditions or not metrics:
@@ -241,10 +248,11 @@ def metric_distributions(results: Results, metrics: Optional[Sequence[str]] = No
             level = 0
             shown = [p for p in range(len(s.comp_a))
                      if s.labels[int(s.comp_a[p])] in conditions
-                     and s.labels[int(s.comp_b[p])] in conditions]
+                     and s.labels[int(s.comp_b[p])] in conditions
+                     and math.isfinite(s.adjusted_p(p, m))]
             for p in shown:
                 a, b = s.labels[int(s.comp_a[p])], s.labels[int(s.comp_b[p])]
-                mark = stars(float(s.comp["t_p_holm"][p, m]))
+                mark = stars(s.adjusted_p(p, m))
                 if not mark and len(shown) > 6:
                     continue  # many comparisons: bracket only the significant ones
                 mark = mark or "n.s."
@@ -265,9 +273,13 @@ def metric_distributions(results: Results, metrics: Optional[Sequence[str]] = No
         ax.set_xlim(-0.6, len(conditions) - 0.4)
     for idx in range(len(metrics), rows * cols):
         axes[idx // cols][idx % cols].set_visible(False)
+    if s is not None and s.declared:
+        brackets = ("brackets: declared test, Holm p for primary endpoints, BH q for secondary "
+                    "(exploratory) metrics")
+    else:
+        brackets = "brackets: paired t, Holm-corrected"
     fig.suptitle("Metrics across seeds: dots = seeds, bar = mean, red = 95% t interval; "
-                 "brackets: paired t, Holm-corrected (* < 0.05, ** < 0.01, *** < 0.001)",
-                 fontsize=9)
+                 f"{brackets} (* < 0.05, ** < 0.01, *** < 0.001)", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -341,6 +353,63 @@ def al_curves(results: Results, metrics: Sequence[str] = ROUND_METRICS):
     for idx in range(len(panels), rows * cols):
         axes[idx // cols][idx % cols].set_visible(False)
     fig.suptitle("Active learning: accuracy and metrics against the labelled-set size", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def trajectories(results: Results, metrics: Optional[Sequence[str]] = None, cols: int = 3):
+    """The AL trajectories of summary.h5 (/trajectories, summary schema version 3): one panel per
+    trajectory metric (accuracy first), x = labelled-set size, one line per AL condition = the
+    mean over seeds, shaded = its 95% Student-t interval (t_low, t_high); dashed horizontal
+    lines = the baseline conditions' mean of the metric (/summary, trained on every label).
+    None without trajectories."""
+    s = results.summary
+    t = s.trajectories if s is not None else None
+    if t is None or not len(t.condition):
+        return None
+    panels = list(t.metrics) if metrics is None else [m for m in metrics if m in t.metrics]
+    panels = [m for m in panels if np.any(t.stats["n"][:, t.metrics.index(m)] > 0)]
+    if not panels:
+        return None
+    rows, cols = _grid(len(panels), cols)
+    fig, axes = plt.subplots(rows, cols, squeeze=False, figsize=(4.2 * cols, 3.2 * rows))
+    colours = plt.get_cmap("tab10")
+    baselines = [c for c, strategy in enumerate(s.strategies) if strategy == "baseline"]
+    al_sweeps = {s.sweeps[int(c)] for c in t.condition}
+    for idx, metric in enumerate(panels):
+        ax = axes[idx // cols][idx % cols]
+        j = t.metrics.index(metric)
+        for k, c in enumerate(t.condition):
+            rows_k = slice(int(t.round_offsets[k]), int(t.round_offsets[k + 1]))
+            x = t.labelled_size[rows_k].astype(np.float64)
+            mean = t.stats["mean"][rows_k, j]
+            lo, hi = t.stats["t_low"][rows_k, j], t.stats["t_high"][rows_k, j]
+            ok = np.isfinite(mean)
+            if not ok.any():
+                continue
+            colour = colours(k % 10)
+            ax.plot(x[ok], mean[ok], "o-", color=colour, lw=1.8, ms=3.5,
+                    label=short_label(s.labels[int(c)]))
+            band = ok & np.isfinite(lo) & np.isfinite(hi)
+            if band.any():
+                ax.fill_between(x, np.where(band, lo, np.nan), np.where(band, hi, np.nan),
+                                color=colour, alpha=0.2, linewidth=0)
+        if metric in s.metrics:
+            m = s.metrics.index(metric)
+            for c in baselines:
+                mean = float(s.stats["mean"][c, m])
+                if s.sweeps[c] in al_sweeps and math.isfinite(mean):
+                    ax.axhline(mean, color="k", ls="--", lw=1,
+                               label=short_label(s.labels[c]) + " (all labels)")
+        ax.set_xlabel("labelled images", fontsize=8)
+        ax.set_title(metric, fontsize=9)
+        ax.tick_params(labelsize=7)
+        if idx == 0:
+            ax.legend(fontsize=7)
+    for idx in range(len(panels), rows * cols):
+        axes[idx // cols][idx % cols].set_visible(False)
+    fig.suptitle("Active-learning trajectories: mean over seeds per condition, shaded = 95% "
+                 "t interval; dashed = baseline (all labels)", fontsize=10)
     fig.tight_layout()
     return fig
 

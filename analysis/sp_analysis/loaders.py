@@ -1,11 +1,11 @@
-"""Read an sp results directory (replicate files and summary.h5) into tidy tables.
+"""Read an sp results directory (replicate files and summary.h5) into Python objects:
+:class:`Replicate` per replicate file, :class:`Summary` (arrays) for summary.h5, both held by
+:class:`Results`. The tidy tables made of them are in tables.py. Numbers hold exactly the values
+stored in the files (float64 attributes are not rounded).
 
-A *table* here is a plain list of dicts, one dict per row, all rows with the same keys (pandas is
-not required; ``to_structured`` turns a table into a NumPy structured array, and
-``pandas.DataFrame(rows)`` works where pandas is installed). Numbers are Python ``float``/``int``
-holding exactly the values stored in the files (float64 attributes are not rounded).
-
-The layouts are results-schema/replicate.toml and results-schema/summary.toml, version 1.
+The layouts are results-schema/replicate.toml (versions 1, 2) and results-schema/summary.toml
+(versions 1, 2: one Holm family per comparison, paired t and Wilcoxon; version 3: declared
+primary endpoints, sign-flip tests, intervals on differences, equivalence, power, trajectories).
 """
 
 from __future__ import annotations
@@ -14,25 +14,39 @@ import glob
 import os
 import tomllib
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, List, Optional
 
 import h5py
 import numpy as np
 
 #: file_kind -> the schema_version values this reader understands.
-KNOWN_SCHEMA_VERSIONS = {"replicate": (1, 2), "summary": (1,)}
+KNOWN_SCHEMA_VERSIONS = {"replicate": (1, 2), "summary": (1, 2, 3)}
 
-#: Columns of :func:`replicate_table`.
-REPLICATE_COLUMNS = ("replicate_id", "sweep", "condition", "strategy", "seed", "metric", "value")
-#: Columns of :func:`round_table`.
-ROUND_COLUMNS = ("replicate_id", "sweep", "condition", "strategy", "seed", "round",
-                 "labelled_size", "measure", "value")
 #: Statistics of summary.h5's /summary group, in column order.
 SUMMARY_STATS = ("n", "mean", "std", "median", "min", "max", "t_low", "t_high",
                  "bootstrap_low", "bootstrap_high")
-#: Per-metric datasets of summary.h5's /comparisons group, in column order.
+#: Statistics of /summary in summary schema version 3: those of 1 and 2, then the quartiles.
+SUMMARY_STATS_V3 = SUMMARY_STATS + ("q25", "q75")
+#: Per-metric datasets of summary.h5's /comparisons group (schema versions 1 and 2), in column
+#: order.
 COMPARISON_STATS = ("n", "mean_difference", "t", "t_p", "t_p_holm", "w", "w_p", "w_p_holm",
                     "cohens_dz", "hedges_g")
+#: Per-metric [P, M] datasets of /comparisons in summary schema version 3, in column order.
+COMPARISON_STATS_V3 = ("n", "role", "mean_difference", "sd_difference", "diff_t_low",
+                       "diff_t_high", "diff_bca_low", "diff_bca_high", "t", "t_p", "signflip_p",
+                       "p", "p_holm", "q_bh", "margin", "tost_p", "equivalent", "cohens_dz",
+                       "hedges_gz", "cohens_dav", "mdd", "effect", "seeds_needed")
+#: Integer-valued comparison statistics (Python ``int`` in the tables).
+INT_COMPARISON_STATS = ("n", "role", "equivalent")
+#: Per-comparison string datasets of /comparisons (version 3).
+COMPARISON_LABELS_V3 = ("contrast", "factor", "level_a", "level_b")
+#: A metric's role in one comparison (/comparisons/role, version 3).
+ROLE_UNTESTED, ROLE_SECONDARY, ROLE_PRIMARY = 0, 1, 2
+ROLE_NAMES = {ROLE_UNTESTED: "untested", ROLE_SECONDARY: "secondary", ROLE_PRIMARY: "primary"}
+#: /comparisons/equivalent: TOST verdicts.
+EQUIVALENT_YES, EQUIVALENT_NOT_SHOWN, EQUIVALENT_NO_TEST = 1, 0, -1
+#: [R, T] tables of /trajectories (version 3), in column order.
+TRAJECTORY_STATS = ("n", "mean", "std", "t_low", "t_high")
 
 
 class ResultsError(Exception):
@@ -259,8 +273,52 @@ def _read_rounds(f: h5py.File, final_metrics: Dict[str, float]) -> List[Round]:
 
 
 @dataclass
+class Analysis:
+    """One sweep's analysis plan (/analysis, summary schema version 3)."""
+    sweep_name: str
+    source: str        # "sweeps/<record>.toml" | "--analysis <file>" | "default (no record)"
+    spec_toml: str     # the resolved [analysis] table
+    alpha: float       # of the declared (Holm) family
+    test: str          # the declared test: "sign_flip" | "t"
+    power: float       # of the minimum detectable difference
+
+    @property
+    def primary(self) -> List[str]:
+        """The declared endpoints, in the order the analysis table lists them (its ``primary``
+        key); empty when spec_toml does not parse."""
+        try:
+            table = tomllib.loads(self.spec_toml).get("analysis", {})
+        except tomllib.TOMLDecodeError:
+            return []
+        primary = table.get("primary", []) if isinstance(table, dict) else []
+        return [str(x) for x in primary] if isinstance(primary, list) else []
+
+
+@dataclass
+class Trajectories:
+    """/trajectories (summary schema version 3): per round of each AL condition, the
+    labelled-set size and, per trajectory metric, the summary across seeds."""
+    condition: np.ndarray              # [K] condition indices
+    round_offsets: np.ndarray          # [K + 1]: entry k is rows offsets[k] .. offsets[k+1]-1
+    labelled_size: np.ndarray          # [R]
+    metrics: List[str]                 # [T]: "accuracy" first
+    stats: Dict[str, np.ndarray]       # TRAJECTORY_STATS -> [R, T]
+
+    def rows_of(self, condition: int) -> Optional[slice]:
+        """The rows (rounds) of condition index ``condition``, or None when it has none."""
+        for k, c in enumerate(self.condition):
+            if int(c) == condition:
+                return slice(int(self.round_offsets[k]), int(self.round_offsets[k + 1]))
+        return None
+
+
+@dataclass
 class Summary:
-    """summary.h5 as arrays: rows are conditions (C) or comparisons (P), columns metrics (M)."""
+    """summary.h5 as arrays: rows are conditions (C) or comparisons (P), columns metrics (M).
+
+    ``schema_version`` says which statistics there are: ``stats`` has SUMMARY_STATS (1, 2) or
+    SUMMARY_STATS_V3 (3); ``comp`` has COMPARISON_STATS (1, 2) or COMPARISON_STATS_V3 (3). The
+    version-3 fields (contrasts, analysis plans, coordinates, trajectories) are empty before."""
     path: str
     attrs: Dict[str, Any]
     metrics: List[str]
@@ -271,26 +329,104 @@ class Summary:
     replicates: np.ndarray
     seeds: List[np.ndarray]            # per condition, ascending
     replicate_ids: List[List[str]]     # per condition, aligned with seeds
-    stats: Dict[str, np.ndarray]       # SUMMARY_STATS -> [C, M]
+    stats: Dict[str, np.ndarray]       # SUMMARY_STATS(_V3) -> [C, M]
     comp_a: np.ndarray
     comp_b: np.ndarray
     comp_kind: List[str]
-    comp: Dict[str, np.ndarray]        # COMPARISON_STATS -> [P, M]
+    comp: Dict[str, np.ndarray]        # COMPARISON_STATS(_V3) -> [P, M]
     failed: List[str]
+    schema_version: int = 1
+    coordinates: List[str] = field(default_factory=list)      # per condition ("" or v1/v2)
+    comp_contrast: List[str] = field(default_factory=list)    # per comparison, v3
+    comp_factor: List[str] = field(default_factory=list)
+    comp_level_a: List[str] = field(default_factory=list)
+    comp_level_b: List[str] = field(default_factory=list)
+    comp_family_size: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    comp_attrs: Dict[str, Any] = field(default_factory=dict)  # /comparisons attributes
+    analysis: List[Analysis] = field(default_factory=list)    # per sweep name, v3
+    trajectories: Optional[Trajectories] = None               # v3, when AL conditions exist
+
+    @property
+    def declared(self) -> bool:
+        """The file has declared endpoints, roles and the v3 statistics (schema version 3)."""
+        return self.schema_version >= 3
 
     def condition_of(self) -> Dict[str, int]:
         """replicate_id -> condition index."""
         return {rid: c for c, ids in enumerate(self.replicate_ids) for rid in ids}
 
+    def analysis_of(self, sweep: str) -> Optional[Analysis]:
+        """The analysis plan of sweep name ``sweep`` (None: a version 1/2 file, or not listed)."""
+        return next((a for a in self.analysis if a.sweep_name == sweep), None)
+
+    def role(self, p: int, m: int) -> int:
+        """Role of metric ``m`` in comparison ``p`` (ROLE_*); version 1/2: every metric is
+        tested in one Holm family per comparison, reported as ROLE_PRIMARY."""
+        if self.declared:
+            return int(self.comp["role"][p, m])
+        return ROLE_PRIMARY
+
+    def adjusted_p(self, p: int, m: int) -> float:
+        """The multiplicity-adjusted p of metric ``m`` in comparison ``p``: version 3 the Holm p
+        of a primary endpoint, the BH q-value of a secondary metric, NaN when untested;
+        version 1/2 the Holm-corrected paired-t p (t_p_holm)."""
+        if not self.declared:
+            return float(self.comp["t_p_holm"][p, m])
+        role = self.role(p, m)
+        if role == ROLE_PRIMARY:
+            return float(self.comp["p_holm"][p, m])
+        if role == ROLE_SECONDARY:
+            return float(self.comp["q_bh"][p, m])
+        return float("nan")
+
+
+def _need(path: str, f: h5py.File, name: str) -> h5py.Dataset:
+    """Dataset ``name`` of a summary file; ResultsError naming file and dataset when absent."""
+    if name not in f:
+        version = int(f.attrs["schema_version"])
+        raise ResultsError(path, f"no /{name} (summary schema_version {version} has it)")
+    return f[name]
+
+
+def _read_analysis(path: str, f: h5py.File) -> List[Analysis]:
+    if "analysis" not in f:
+        return []   # no sweep to analyse (the reduction writes /analysis when it has one)
+    cols = {k: _need(path, f, "analysis/" + k)[()]
+            for k in ("sweep_name", "source", "spec_toml", "alpha", "test", "power")}
+    return [Analysis(sweep_name=_str(cols["sweep_name"][i]), source=_str(cols["source"][i]),
+                     spec_toml=_str(cols["spec_toml"][i]), alpha=float(cols["alpha"][i]),
+                     test=_str(cols["test"][i]), power=float(cols["power"][i]))
+            for i in range(len(cols["sweep_name"]))]
+
+
+def _read_trajectories(path: str, f: h5py.File, n_cond: int) -> Optional[Trajectories]:
+    if "trajectories" not in f:
+        return None
+    t = Trajectories(
+        condition=_need(path, f, "trajectories/condition")[()],
+        round_offsets=_need(path, f, "trajectories/round_offsets")[()],
+        labelled_size=_need(path, f, "trajectories/labelled_size")[()],
+        metrics=_strings(_need(path, f, "trajectories/metrics")),
+        stats={k: _need(path, f, "trajectories/" + k)[()] for k in TRAJECTORY_STATS})
+    k, r = len(t.condition), len(t.labelled_size)
+    if (len(t.round_offsets) != k + 1 or (k and int(t.round_offsets[-1]) != r)
+            or any(int(c) < 0 or int(c) >= n_cond for c in t.condition)
+            or any(v.shape != (r, len(t.metrics)) for v in t.stats.values())):
+        raise ResultsError(path, "/trajectories: condition, round_offsets, labelled_size and the "
+                                 "[rounds, metrics] tables disagree in size")
+    return t
+
 
 def read_summary(path: str) -> Summary:
     with _open_kind(path, "summary") as f:
+        version = int(f.attrs["schema_version"])
+        v3 = version >= 3
         offsets = f["conditions/seed_offsets"][()]
         seeds = f["conditions/seeds"][()]
         ids = _strings(f["conditions/replicate_ids"])
         n_cond = len(offsets) - 1
         comp = "comparisons" in f
-        return Summary(
+        s = Summary(
             path=path,
             attrs={k: _scalar(v) for k, v in f.attrs.items()},
             metrics=_strings(f["metrics"]),
@@ -301,12 +437,27 @@ def read_summary(path: str) -> Summary:
             replicates=f["conditions/replicates"][()],
             seeds=[seeds[offsets[c]:offsets[c + 1]] for c in range(n_cond)],
             replicate_ids=[ids[offsets[c]:offsets[c + 1]] for c in range(n_cond)],
-            stats={k: f["summary/" + k][()] for k in SUMMARY_STATS},
+            stats={k: _need(path, f, "summary/" + k)[()]
+                   for k in (SUMMARY_STATS_V3 if v3 else SUMMARY_STATS)},
             comp_a=f["comparisons/a"][()] if comp else np.zeros(0, np.int64),
             comp_b=f["comparisons/b"][()] if comp else np.zeros(0, np.int64),
             comp_kind=_strings(f["comparisons/kind"]) if comp else [],
-            comp={k: f["comparisons/" + k][()] for k in COMPARISON_STATS} if comp else {},
-            failed=_strings(f["failed"]) if "failed" in f else [])
+            comp={k: _need(path, f, "comparisons/" + k)[()]
+                  for k in (COMPARISON_STATS_V3 if v3 else COMPARISON_STATS)} if comp else {},
+            failed=_strings(f["failed"]) if "failed" in f else [],
+            schema_version=version)
+        if not v3:
+            s.coordinates = [""] * n_cond
+            return s
+        s.coordinates = _strings(_need(path, f, "conditions/coordinates"))
+        s.analysis = _read_analysis(path, f)
+        s.trajectories = _read_trajectories(path, f, n_cond)
+        if comp:
+            s.comp_contrast, s.comp_factor, s.comp_level_a, s.comp_level_b = (
+                _strings(_need(path, f, "comparisons/" + k)) for k in COMPARISON_LABELS_V3)
+            s.comp_family_size = _need(path, f, "comparisons/family_size")[()]
+            s.comp_attrs = {k: _scalar(v) for k, v in f["comparisons"].attrs.items()}
+        return s
 
 
 @dataclass
@@ -390,109 +541,3 @@ def load_results(directory: str) -> Results:
         else:
             r.condition = f'al.strategy="{r.strategy}"'
     return Results(directory=directory, replicates=replicates, summary=summary, skipped=skipped)
-
-
-# ---- tidy tables ----------------------------------------------------------------------------------
-
-def replicate_table(results: Results) -> List[Dict[str, Any]]:
-    """One row per complete replicate and metric: accuracy (/eval@accuracy) and every
-    /metrics/scalars attribute, NaN included (an undefined metric is NaN, as in the file)."""
-    rows = []
-    for r in sorted(results.complete, key=lambda r: (r.condition, r.seed, r.replicate_id)):
-        for metric in sorted(r.metrics, key=lambda m: (m != "accuracy", m)):
-            rows.append({"replicate_id": r.replicate_id, "sweep": r.sweep,
-                         "condition": r.condition, "strategy": r.strategy, "seed": r.seed,
-                         "metric": metric, "value": r.metrics[metric]})
-    return rows
-
-
-def round_table(results: Results) -> List[Dict[str, Any]]:
-    """One row per AL replicate, round and measure.
-
-    Measures: ``accuracy``, ``seconds``, ``epochs``, ``queried`` (images queried after the round),
-    ``queried_class:<class name>`` (its class histogram; ``class<k>`` without class names), and
-    ``metric:<name>`` for each per-round scalar (al.round_metrics = true; for the last round these
-    are /metrics/scalars, the final model's)."""
-    rows = []
-    for r in sorted(results.complete, key=lambda r: (r.condition, r.seed, r.replicate_id)):
-        names = r.class_names
-        for rd in r.rounds:
-            base = {"replicate_id": r.replicate_id, "sweep": r.sweep, "condition": r.condition,
-                    "strategy": r.strategy, "seed": r.seed, "round": rd.index,
-                    "labelled_size": rd.labelled_size}
-            measures: List[tuple] = [("accuracy", rd.accuracy), ("seconds", rd.seconds),
-                                     ("epochs", rd.epochs), ("queried", rd.queried)]
-            if rd.queried_class_histogram is not None:
-                for k, count in enumerate(rd.queried_class_histogram):
-                    name = names[k] if k < len(names) else f"class{k}"
-                    measures.append((f"queried_class:{name}", int(count)))
-            for m in sorted(rd.metrics):
-                measures.append((f"metric:{m}", rd.metrics[m]))
-            for measure, value in measures:
-                rows.append(dict(base, measure=measure, value=value))
-    return rows
-
-
-def summary_table(summary: Summary) -> List[Dict[str, Any]]:
-    """One row per condition and metric of summary.h5 (/summary/<stat>[c, m])."""
-    rows = []
-    for c, label in enumerate(summary.labels):
-        for m, metric in enumerate(summary.metrics):
-            row = {"condition_index": c, "condition": label, "sweep": summary.sweeps[c],
-                   "strategy": summary.strategies[c], "metric": metric}
-            for k in SUMMARY_STATS:
-                v = summary.stats[k][c, m]
-                row[k] = int(v) if k == "n" else float(v)
-            rows.append(row)
-    return rows
-
-
-def comparison_table(summary: Summary) -> List[Dict[str, Any]]:
-    """One row per comparison and metric of summary.h5: a (strategy) against b (reference)."""
-    rows = []
-    for p in range(len(summary.comp_a)):
-        a, b = int(summary.comp_a[p]), int(summary.comp_b[p])
-        for m, metric in enumerate(summary.metrics):
-            row = {"comparison": p, "kind": summary.comp_kind[p], "a": a, "b": b,
-                   "condition_a": summary.labels[a], "condition_b": summary.labels[b],
-                   "strategy_a": summary.strategies[a], "strategy_b": summary.strategies[b],
-                   "metric": metric}
-            for k in COMPARISON_STATS:
-                v = summary.comp[k][p, m]
-                row[k] = int(v) if k == "n" else float(v)
-            rows.append(row)
-    return rows
-
-
-# ---- small helpers for tables ---------------------------------------------------------------------
-
-def select(rows: Iterable[Dict[str, Any]], **where: Any) -> List[Dict[str, Any]]:
-    """Rows whose columns equal the given values: ``select(t, metric="accuracy")``."""
-    return [r for r in rows if all(r.get(k) == v for k, v in where.items())]
-
-
-def column(rows: Iterable[Dict[str, Any]], name: str) -> np.ndarray:
-    """One column as a NumPy array."""
-    return np.array([r[name] for r in rows])
-
-
-def to_structured(rows: Sequence[Dict[str, Any]],
-                  columns: Optional[Sequence[str]] = None) -> np.ndarray:
-    """A table as a NumPy structured array (strings as unicode, numbers as int64/float64)."""
-    if columns is None:
-        columns = list(rows[0].keys()) if rows else []
-    dtype = []
-    for name in columns:
-        values = [r[name] for r in rows]
-        if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
-            big = any(int(v) >= 2**63 for v in values)
-            dtype.append((name, np.uint64 if big else np.int64))
-        elif all(isinstance(v, (int, float, np.integer, np.floating)) for v in values):
-            dtype.append((name, np.float64))
-        else:
-            width = max([len(str(v)) for v in values] + [1])
-            dtype.append((name, f"U{width}"))
-    out = np.empty(len(rows), dtype=dtype)
-    for name in columns:
-        out[name] = [r[name] for r in rows]
-    return out

@@ -11,6 +11,9 @@
 // resolved configuration (/provenance/config_toml, a replicate file) or the defaults, then
 // --set. The t-SNE seed is metrics.tsne.seed when that is set (>= 0), else --seed, else the
 // file's /provenance/seeds seed_tsne attribute, else 0.
+// FILE may come from elsewhere: HDF5 external links, virtual and externally stored datasets are
+// refused unless --allow-external-links, and a declared extent larger than the memory available
+// is refused before it is read (results-schema/README.md, "Reading files from elsewhere").
 // Exit codes: 0 ok, 2 bad input (arguments, file layout, settings).
 #include "sp/config/sweep.hpp"
 #include "sp/io/atomic.hpp"
@@ -136,11 +139,13 @@ sp::MetricsConfig metrics_config(const std::string& file, const Loaded& in,
 }
 
 void write_in_copy(const std::string& source, const std::string& target, const sp::Analysis& a) {
-    const std::string temp = sp::io::temp_path_for(target);
+    // A temporary of this process's own (never another writer's), overwritten with the copy.
+    const std::string temp = sp::io::create_temp_for(target);
     std::error_code ec;
-    std::filesystem::copy_file(source, temp, std::filesystem::copy_options::overwrite_existing, ec);
-    if (ec) throw sp::IoError(temp + ": cannot copy " + source + ": " + ec.message());
     try {
+        std::filesystem::copy_file(source, temp, std::filesystem::copy_options::overwrite_existing,
+                                   ec);
+        if (ec) throw sp::IoError(temp + ": cannot copy " + source + ": " + ec.message());
         sp::h5::File f = sp::h5::File::open(temp, sp::h5::Access::read_write);
         sp::write_analysis(f, a, 4);
         f.close();
@@ -187,12 +192,19 @@ int main(int argc, char** argv) {
                    "else 0)")
         ->check(CLI::NonNegativeNumber);
     app.add_flag("-q,--quiet", quiet, "print nothing on success");
+    bool allow_external = false;
+    app.add_flag("--allow-external-links", allow_external,
+                 "follow HDF5 external links and read virtual or externally stored datasets in "
+                 "FILE (refused by default: they read files not named here)");
     return sp::guarded_main("sp_analyze", [&] {
         try {
             app.parse(argc, argv);
         } catch (const CLI::ParseError& e) {
             return app.exit(e) == 0 ? 0 : static_cast<int>(sp::ExitCode::bad_input);
         }
+        sp::h5::ReadPolicy policy;
+        policy.allow_external = allow_external;
+        sp::h5::set_read_policy(policy);
         sp::tune_allocator();
         const Loaded in = load(file, classes);
         const sp::MetricsConfig cfg = metrics_config(file, in, sets);

@@ -141,14 +141,13 @@ int run_sweep(sp::Plan plan, sp::RunContext ctx, const std::vector<std::string>&
     ctx.ranks = world.size();
     ctx.local_rank = world.local_rank();
     ctx.stop_requested = [] { return sp::stop_requested(); };
-    // Longest first (ties by ID): the order every rank draws from.
-    std::vector<std::size_t> order(plan.replicates.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-        const auto& ra = plan.replicates[a];
-        const auto& rb = plan.replicates[b];
-        return ra.cost != rb.cost ? ra.cost > rb.cost : ra.id < rb.id;
-    });
+    // Longest first (ties by ID), each baseline before the replicates that start from it
+    // (al.init = "baseline"): the order every rank draws from. A rank drawing such a replicate
+    // finds its baseline finished or running elsewhere and waits for its result file.
+    const std::vector<std::size_t> order = sp::run_order(plan.replicates);
+    // Before any draw (the counter's construction is a barrier): a failed baseline of an earlier
+    // run is rerun, and its dependents must not read the old failure.
+    if (world.rank() == 0) sp::clear_failed_baselines(plan, ctx.force);
     std::vector<std::string> mine;
     {
         sp::mpi::SharedCounter next(world, 0);
@@ -197,12 +196,20 @@ int run_sweep(sp::Plan plan, sp::RunContext ctx, const std::vector<std::string>&
             for (const auto& r : plan.replicates) dirs.insert(r.config.output.dir);
             for (const std::string& dir : dirs) {
                 if (!std::filesystem::is_directory(dir)) continue;
-                const sp::Reduction red = sp::reduce_directory(dir);
-                sp::write_summary(red, dir);
-                std::cout << "\n"
-                          << sp::summary_markdown(red) << "(written to " << dir
-                          << "/summary.h5 and summary.md)\n"
-                          << std::flush;
+                // An analysis the results contradict (a declared contrast or endpoint) fails
+                // the reduction, not the sweep: the replicates are kept, the other ranks are
+                // not left waiting, and sp_reduce DIR reduces again once it is fixed.
+                try {
+                    const sp::Reduction red = sp::reduce_directory(dir);
+                    sp::write_summary(red, dir);
+                    std::cout << "\n"
+                              << sp::summary_markdown(red) << "(written to " << dir
+                              << "/summary.h5 and summary.md)\n"
+                              << std::flush;
+                } catch (const sp::Error& e) {
+                    sp::log::error("the reduction of " + dir + " failed: " + e.what());
+                    refused = true;
+                }
             }
         }
     }
@@ -243,7 +250,8 @@ int run(int argc, char** argv) {
                    "LibTorch threads per rank (default: the node's cores / ranks on the node)")
         ->check(CLI::Range(1, 4096));
     app.add_option("--show-config", show,
-                   "print the resolved configuration of one replicate (ID or #)");
+                   "print the resolved configuration of one replicate (ID or #), then the sweep's "
+                   "[analysis] table");
     app.add_option("--format", format, "plan output: table (for people) or tsv (for scripts)")
         ->check(CLI::IsMember({"table", "tsv"}));
     app.add_flag("--force", force,
@@ -303,6 +311,12 @@ int run(int argc, char** argv) {
         for (const auto& r : plan.replicates) {
             if (r.id == show || std::to_string(r.index + 1) == show) {
                 std::cout << sp::resolved_toml(plan, r);
+                std::cout << "\n# The sweep's [analysis] table, resolved"
+                          << (sweep.analysis.declared ? ""
+                                                      : " (the sweep file declares none: defaults)")
+                          << ": how sp_reduce tests the results.\n# No part of this replicate's "
+                             "ID or of its recorded configuration.\n"
+                          << sp::analysis_to_toml(sweep.analysis);
                 return 0;
             }
         }

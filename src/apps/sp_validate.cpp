@@ -6,6 +6,9 @@
 // invalid or unreadable (or the arguments are bad). A file of an older layout version its
 // schema still lists (replicate files: 1 and 2) is checked as that version: it lacks only what
 // later versions added; any other version is one error naming the versions this sp reads.
+// HDF5 external links, virtual and externally stored datasets make a file invalid (the error
+// names the object) unless --allow-external-links.
+#include "sp/io/h5.hpp"
 #include "sp/io/schema.hpp"
 #include "sp/util/error.hpp"
 #include "sp/util/main.hpp"
@@ -26,9 +29,16 @@ int main(int argc, char** argv) {
                    "schema file (used for every file) or directory of <file_kind>.toml; default: "
                    "$SP_SCHEMA_DIR, else the source tree's results-schema/, else built in");
     app.add_flag("-q,--quiet", quiet, "print only errors: no 'ok' lines, no notes");
+    bool allow_external = false;
+    app.add_flag("--allow-external-links", allow_external,
+                 "follow HDF5 external links and read virtual or externally stored datasets "
+                 "(refused by default: they read files not named here)");
     return sp::guarded_main("sp_validate", [&] {
         try {
             app.parse(argc, argv);
+            sp::h5::ReadPolicy policy;
+            policy.allow_external = allow_external;
+            sp::h5::set_read_policy(policy);
             sp::io::SchemaSet schemas(schema_path);
             bool all_valid = true;
             for (const std::string& file : files) {

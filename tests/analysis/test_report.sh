@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The analysis report end to end: a tiny real sweep (baseline, least confidence, random; 4 seeds;
 # per-round metrics) -> sp-report -> a self-contained HTML page whose every <img> loads in
-# headless Chromium; the tidy tables agree exactly with summary.h5 and the replicate files; bad
-# input exits 2 naming the file.
+# headless Chromium; with summary.h5 schema version 3 the page leads with the primary table
+# (one row per declared endpoint and comparison) and the exploratory secondary metrics; the tidy
+# tables agree exactly with summary.h5 and the replicate files; bad input exits 2 naming the file.
 #   test_report.sh SP_SWEEP [PYTHON] [CHROMIUM]
 # Exit 77 (skipped) when Chromium is absent (Debian: apt-get install chromium), after every other
 # check has passed.
@@ -36,18 +37,47 @@ cp "$fixtures/reduce.toml" "$tmp/an.toml"
 [[ -s $tmp/report.html && ! -e $tmp/report.html.tmp ]] || fail "no report, or a .tmp left"
 "$root/analysis/sp-report" "$tmp/res" -q && [[ -s $tmp/res/report.html ]] \
     || fail "default output RESULTS_DIR/report.html"
-"$python" - "$tmp/report.html" <<'PY'
+"$python" - "$tmp/report.html" "$tmp/res/summary.h5" <<'PY'
 import re, sys
+import h5py
 text = open(sys.argv[1], encoding="utf-8").read()
+with h5py.File(sys.argv[2], "r") as f:
+    version = int(f.attrs["schema_version"])
+    if version >= 3:
+        metrics = list(f["metrics"].asstr()[()])
+        role = f["comparisons/role"][()]
+        primary = sorted({metrics[m] for p, m in zip(*(role == 2).nonzero())})
+        traj = list(f["trajectories/metrics"].asstr()[()]) if "trajectories" in f else []
 srcs = re.findall(r'<img [^>]*src="([^"]*)"', text)
 assert len(srcs) == 5, f"{len(srcs)} figures, want 5 (t-SNE, cosine, metrics, AL, queried)"
 assert all(s.startswith("data:image/png;base64,") for s in srcs), "an image is not a data: URI"
 for bad in ("<script", "<link", "<iframe", "src=\"http", "href=\"http", "url(", "@import"):
     assert bad not in text, f"external or active content: {bad}"
-for want in ("least_confidence", "strategy_vs_baseline", "strategy_vs_random", "p (t, Holm)",
-             "Hedges", "d_z", "Provenance", "git revision", "config", "[train]", "t interval"):
-    assert want in text, f"report lacks {want!r}"
-print(f"report self-contained: {len(srcs)} embedded PNGs, {len(text)} bytes")
+want = ["least_confidence", "strategy_vs_baseline", "strategy_vs_random", "Hedges", "d_z",
+        "Provenance", "git revision", "config", "[train]", "t interval"]
+if version >= 3:
+    # The page leads with the declared endpoints, then the exploratory ones, then the rest.
+    heads = ["<h2 id=primary>Primary endpoints",
+             "<h2 id=secondary>Secondary endpoints (exploratory)", "<h2 id=conditions>",
+             "<h2 id=figures>", "<h2 id=summary>", "<h2 id=provenance>"]
+    at = [text.find(h) for h in heads]
+    assert -1 not in at and at == sorted(at), f"sections out of order: {list(zip(heads, at))}"
+    lead = text[at[0]:at[1]]
+    for col in ("difference [95% t]", "BCa 95%", "p (sign-flip)", "p (Holm)", "equivalence",
+                "MDD (80%)", "seeds for effect"):
+        assert f"<th>{col}</th>" in lead, f"primary table lacks column {col!r}"
+    rows = re.findall(r"<tr><td>.*?</tr>", lead)
+    assert primary and all(f"<td>{m}</td>" in lead for m in primary), (primary, "not all shown")
+    assert len(rows) == int((role == 2).sum()), (len(rows), (role == 2).sum())
+    assert "q (BH)" in text[at[1]:at[2]] and "<b>Exploratory</b>" in text[at[1]:at[2]]
+    assert traj and "Active-learning trajectories" in text, "no trajectory figure"
+    want += ["Hedges&#x27; g_z", "median [IQR]", "analysis table"]
+else:
+    want += ["p (t, Holm)"]
+for w in want:
+    assert w in text, f"report lacks {w!r}"
+print(f"report (summary schema_version {version}) self-contained: {len(srcs)} embedded PNGs, "
+      f"{len(text)} bytes")
 PY
 
 # Bad input: exit 2 and a message naming the file.

@@ -56,5 +56,5 @@ for bad in no_labels.h5 bad_label.h5; do
     grep -q "$bad" err.txt || { echo "$bad: the error does not name the file"; cat err.txt; exit 1; }
     [[ $(sha256sum "$bad") == "$before" ]] || { echo "$bad was modified"; exit 1; }
 done
-[[ -z $(ls ./*.tmp 2>/dev/null) ]] || { echo "left a .tmp behind"; exit 1; }
+[[ -z $(ls ./*.tmp ./*.tmp.* 2>/dev/null) ]] || { echo "left a temporary behind"; exit 1; }
 echo "sp_analyze e2e: metrics agree with scikit-learn; bad input exits 2 and changes nothing"

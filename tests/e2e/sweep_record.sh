@@ -17,7 +17,7 @@ out="$tmp/out dir" # a space: the command line is recorded shell-quoted
     || { echo "sweep failed"; cat "$tmp/sweep.log"; exit 1; }
 records=("$out"/sweeps/*.toml)
 [[ ${#records[@]} == 1 && -f ${records[0]} ]] || { echo "no single sweep record"; ls -R "$out"; exit 1; }
-[[ ! -e ${records[0]}.tmp ]] || { echo "a temporary record was left behind"; exit 1; }
+[[ -z $(ls "${records[0]}".tmp* 2>/dev/null) ]] || { echo "a temporary record was left behind"; exit 1; }
 # The replicate of strategy random, seed 1, by its coordinates in the dry-run plan.
 deleted=$("$sp_sweep" "$tmp/red.toml" --threads 1 --set sweep.seeds=2 --set train.batch_size=15 \
     --set output.dir="$out" --dry-run --format tsv \

@@ -1,5 +1,6 @@
 // Atomic files under fire: a writer SIGKILLed mid-write, at random moments around commit, or
-// out of space (RLIMIT_FSIZE) never leaves a partial file under the final name.
+// out of space (RLIMIT_FSIZE) never leaves a partial file under the final name. A killed writer's
+// temporary stays (nothing removes another writer's temporary); the next writers leave none.
 #include "sp/io/atomic.hpp"
 #include "sp/io/h5.hpp"
 #include "sp/util/error.hpp"
@@ -23,6 +24,7 @@
 namespace h5 = sp::h5;
 namespace io = sp::io;
 using sp::test::TempDir;
+using sp::test::temporaries_of;
 
 namespace {
 
@@ -53,7 +55,7 @@ std::vector<float> block_values(std::int32_t generation, std::uint64_t block) {
         h5::Dataset ds = out.file().create_dataset("/data", h5::Dtype::float32, {0, kCols}, opts);
         for (std::uint64_t b = 0; b < blocks; ++b) {
             ds.write_rows<float>(b * kRowsPerBlock, block_values(generation, b));
-            out.file().flush(); // push bytes to the OS so a kill lands on a big, real .tmp
+            out.file().flush(); // push bytes to the OS so a kill lands on a big, real temporary
             if (progress_fd >= 0) {
                 const char tick = 'b';
                 if (::write(progress_fd, &tick, 1) != 1) ::_exit(4);
@@ -109,8 +111,11 @@ TEST(AtomicKill, KilledWriterLeavesNoFileUnderTheFinalName) {
     const std::string path = dir.file("results/r.h5");
     kill_writer_mid_write(path, 1, /*blocks=*/256, /*kill_after=*/16);
     EXPECT_FALSE(exists(path));
+    const std::vector<std::string> left = temporaries_of(path);
+    ASSERT_EQ(left.size(), 1U) << "the kill came before writing";
+    EXPECT_EQ(left[0].rfind(io::temp_prefix_for(path), 0), 0U) << left[0];
     struct stat st {};
-    ASSERT_EQ(::stat(io::temp_path_for(path).c_str(), &st), 0) << "the kill came before writing";
+    ASSERT_EQ(::stat(left[0].c_str(), &st), 0);
     EXPECT_GE(st.st_size, 16 << 20);
 }
 
@@ -127,14 +132,17 @@ TEST(AtomicKill, KilledWriterLeavesThePreviousFileIntact) {
 
     kill_writer_mid_write(path, 2, /*blocks=*/256, /*kill_after=*/8);
     expect_complete(path, 1);
-    // The next writer replaces the stale .tmp and publishes normally.
+    const std::vector<std::string> stale = temporaries_of(path);
+    ASSERT_EQ(stale.size(), 1U);
+    // The next writer publishes normally beside the killed writer's temporary, which it leaves
+    // alone (from here it cannot tell a dead writer from a live one on another node).
     const pid_t again = ::fork();
     ASSERT_GE(again, 0);
     if (again == 0) child_write(path, 3, /*blocks=*/2, -1, /*commit=*/true);
     ::waitpid(again, &status, 0);
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     expect_complete(path, 3);
-    EXPECT_FALSE(exists(io::temp_path_for(path)));
+    EXPECT_EQ(temporaries_of(path), stale);
 }
 
 // Rule: whenever the kill lands (writing, flushing, fsync, rename), the final name holds either
@@ -162,12 +170,14 @@ TEST(AtomicKill, KillAtAnyMomentExposesOnlyCompleteFiles) {
         current = found;
         expect_complete(path, current);
     }
+    // Each killed writer left at most its own temporary, each under its own name.
+    EXPECT_LE(temporaries_of(path).size(), 12U);
     // How many writers got to publish depends on the machine's speed; both outcomes are fine.
     RecordProperty("published", published);
 }
 
 // Rule: running out of space (here: the file size limit) is an IoError naming the file; the
-// unfinished .tmp is removed and nothing appears under the final name.
+// unfinished temporary is removed and nothing appears under the final name.
 TEST(AtomicKill, FileSizeLimitIsAnIoErrorAndLeavesNothing) {
     TempDir dir;
     const std::string text = dir.file("big.txt");
@@ -202,7 +212,7 @@ TEST(AtomicKill, FileSizeLimitIsAnIoErrorAndLeavesNothing) {
     EXPECT_EQ(WEXITSTATUS(status), 0) << "see the exit codes in the child above";
     for (const std::string& p : {text, hdf5}) {
         EXPECT_FALSE(exists(p)) << p;
-        EXPECT_FALSE(exists(io::temp_path_for(p))) << p;
+        EXPECT_TRUE(temporaries_of(p).empty()) << p;
     }
 }
 

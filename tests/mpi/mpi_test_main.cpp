@@ -5,9 +5,11 @@
 #include "mpi_test.hpp"
 
 #include "sp/mpi/environment.hpp"
+#include "sp/mpi/native.hpp"
 #include "sp/util/log.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace sp::test {
@@ -62,22 +64,54 @@ void MpiTest::TearDown() {
 
 } // namespace sp::test
 
-int main(int argc, char** argv) {
-    sp::mpi::Environment env(argc, argv);
-    const sp::mpi::Comm& world = env.world();
-    sp::test::g_world = &world;
-    sp::log::set_rank(world.rank());
+namespace {
 
-    ::testing::InitGoogleTest(&argc, argv);
-    ::testing::TestEventListeners& listeners = ::testing::UnitTest::GetInstance()->listeners();
-    if (world.rank() != 0) {
-        delete listeners.Release(listeners.default_result_printer());
-        delete listeners.Release(listeners.default_xml_generator());
-        listeners.Append(new sp::test::RankFailurePrinter(world.rank()));
+// SP_TEST_MPI_THREAD_LEVEL=funneled (or single, serialized): MPI is initialised here at that level
+// before the Environment, which adopts it, so that the tests see what sp does where MPI provides
+// less than the MPI_THREAD_MULTIPLE it asks for. Returns whether main must finalize MPI.
+bool init_at_requested_level(int& argc, char**& argv) {
+    const char* level = std::getenv("SP_TEST_MPI_THREAD_LEVEL");
+    if (level == nullptr || *level == '\0') return false;
+    const std::string name = level;
+    const int required = name == "single"       ? MPI_THREAD_SINGLE
+                         : name == "funneled"   ? MPI_THREAD_FUNNELED
+                         : name == "serialized" ? MPI_THREAD_SERIALIZED
+                                                : -1;
+    if (required < 0) {
+        std::fprintf(stderr,
+                     "SP_TEST_MPI_THREAD_LEVEL=%s: expected single, funneled or "
+                     "serialized\n",
+                     level);
+        std::exit(2);
     }
+    int provided = -1;
+    if (MPI_Init_thread(&argc, &argv, required, &provided) != MPI_SUCCESS) std::exit(2);
+    return true;
+}
 
-    const int result = RUN_ALL_TESTS();
-    const bool passed_everywhere = world.all_of(result == 0);
-    sp::test::g_world = nullptr;
+} // namespace
+
+int main(int argc, char** argv) {
+    const bool finalize = init_at_requested_level(argc, argv);
+    bool passed_everywhere = false;
+    {
+        sp::mpi::Environment env(argc, argv);
+        const sp::mpi::Comm& world = env.world();
+        sp::test::g_world = &world;
+        sp::log::set_rank(world.rank());
+
+        ::testing::InitGoogleTest(&argc, argv);
+        ::testing::TestEventListeners& listeners = ::testing::UnitTest::GetInstance()->listeners();
+        if (world.rank() != 0) {
+            delete listeners.Release(listeners.default_result_printer());
+            delete listeners.Release(listeners.default_xml_generator());
+            listeners.Append(new sp::test::RankFailurePrinter(world.rank()));
+        }
+
+        const int result = RUN_ALL_TESTS();
+        passed_everywhere = world.all_of(result == 0);
+        sp::test::g_world = nullptr;
+    }
+    if (finalize) MPI_Finalize();
     return passed_everywhere ? 0 : 1;
 }

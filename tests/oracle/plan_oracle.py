@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Independent check of sp's plan: replicate IDs and seed streams recomputed in Python from the
-rules written in sweeps/README.md, and the plan of sweeps/paper.toml compared with the plan of a
-copy whose tables, keys, axes and variants are written in reverse order.
+rules written in sweeps/README.md, the plan of sweeps/paper.toml compared with the plan of a
+copy whose tables, keys, axes and variants are written in reverse order, and the pairing of
+al.init = "baseline" replicates with their baselines.
 
 usage: plan_oracle.py SP_SWEEP SOURCE_DIR
 """
@@ -95,17 +96,38 @@ def weights_id(path):
     return Path(path).name
 
 
-def expected_id(resolved):
+def resolved_keys(resolved):
+    """The flattened, effective keys and the [sweep] table of a --show-config text."""
     doc = tomllib.loads(resolved)
     sweep = doc.pop("sweep")
-    keys = effective(flatten(doc))
+    doc.pop("analysis", None)  # --show-config appends the sweep's [analysis]: not in the ID
+    return effective(flatten(doc)), sweep
+
+
+def starts_from_baseline(keys):
+    """sweeps/README.md, "Starting from the baseline": al.init = "baseline" acts on
+    active-learning strategies only."""
+    return keys.get("al.init", "pretrained") == "baseline" and keys["al.strategy"] != "baseline"
+
+
+def identity_text(resolved, baseline_id=None):
+    keys, sweep = resolved_keys(resolved)
     # Keys whose type is float but whose value is integral come back from tomllib as float
     # already, since sp writes floats with a '.'; nothing to convert.
-    lines = [f"{k} = {toml_value(v)}\n" for k, v in sorted(keys.items()) if k not in NOT_IN_ID]
+    lines = [f"{k} = {toml_value(v)}\n" for k, v in sorted(keys.items())
+             if k not in NOT_IN_ID and k != "al.init"]
     lines.append("model.pretrained = " + toml_string(weights_id(keys["model.pretrained"])) + "\n")
+    if starts_from_baseline(keys):
+        lines.append('al.init = "baseline"\n')
     lines.sort()
-    text = "".join(lines) + f"sweep.seed = {sweep['seed']}\n" + f"replicate.seed = {sweep['seeds'][0]}\n"
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    text = "".join(lines) + f"sweep.seed = {sweep['seed']}\n"
+    if starts_from_baseline(keys):
+        text += f"al.init_baseline = {toml_string(baseline_id)}\n"
+    return text + f"replicate.seed = {sweep['seeds'][0]}\n"
+
+
+def expected_id(resolved, baseline_id=None):
+    return hashlib.sha256(identity_text(resolved, baseline_id).encode()).hexdigest()[:16]
 
 
 def check_ids(sp_sweep, path, rows, *extra):
@@ -217,6 +239,60 @@ def main():
     rerun = plan_tsv(sp_sweep, paper, "--ranks", "5")
     strip = lambda rs: [{k: v for k, v in r.items() if k != "rank"} for r in rs]
     check(strip(rows) == strip(rerun), "a rerun with 5 ranks changed IDs or seeds")
+
+    # al.init = "baseline" (sweeps/README.md, "Starting from the baseline"): the baselines keep
+    # their IDs; each active-learning replicate is paired with the baseline of its seed whose
+    # settings but al.* and train.shuffle equal its own, and its ID names that baseline's ID.
+    init = ("--set", "al.init=baseline")
+    dep = plan_tsv(sp_sweep, paper, *init)
+    # A spread of active-learning replicates, and every baseline of their seeds.
+    sample = [r for r in dep if r["strategy"] != "baseline"][::4]
+    seeds = {r["seed"] for r in sample}
+    wanted = sample + [r for r in dep if r["strategy"] == "baseline" and r["seed"] in seeds]
+    resolved = {r["id"]: subprocess.run([sp_sweep, str(paper), "--show-config", r["id"], *init],
+                                        check=True, capture_output=True, text=True).stdout
+                for r in wanted}
+    keys = {rid: resolved_keys(text)[0] for rid, text in resolved.items()}
+
+    def context(k):
+        return {key: v for key, v in k.items()
+                if not key.startswith("al.") and key != "train.shuffle" and key not in NOT_IN_ID} | \
+            {"model.pretrained": weights_id(k["model.pretrained"])}
+
+    pairs = 0
+    for old_row, row in zip(rows, dep):
+        if row["id"] not in keys:
+            check(row["strategy"] == "baseline" or row["id"] != old_row["id"],
+                  f"{row['id']}: al.init = baseline kept the ID")
+            continue
+        k = keys[row["id"]]
+        if k["al.strategy"] == "baseline":
+            check(row["id"] == old_row["id"], f"al.init changed baseline {old_row['id']}'s ID")
+            check(row["baseline"] == "", f"baseline {row['id']} names a baseline")
+            check(row["id"] == expected_id(resolved[row["id"]]), f"baseline {row['id']}: oracle ID")
+            continue
+        found = [b for b in dep if b["id"] in keys and keys[b["id"]]["al.strategy"] == "baseline"
+                 and b["seed"] == row["seed"] and context(keys[b["id"]]) == context(k)]
+        check(len(found) == 1, f"{row['id']}: {len(found)} baselines qualify, expected 1")
+        if len(found) != 1:
+            continue
+        pairs += 1
+        b = found[0]["id"]
+        check(row["baseline"] == b, f"{row['id']}: sp pairs it with {row['baseline']!r}, oracle {b}")
+        want = expected_id(resolved[row["id"]], b)
+        check(row["id"] == want, f"{row['id']} (al.init = baseline): oracle ID {want}")
+        check(row["id"] != old_row["id"], f"{row['id']}: al.init = baseline kept the ID")
+        check(f"baseline replicate {b}" in resolved[row["id"]],
+              f"{row['id']}: --show-config does not name its baseline")
+    check(pairs == len(sample), f"{pairs} active-learning replicates paired, expected {len(sample)}")
+    check(all(r["id"] == o["id"] for r, o in zip(dep, rows) if r["strategy"] == "baseline"),
+          "al.init = baseline changed a baseline's ID")
+    # Without a baseline in the sweep, the plan is refused, naming the replicate and the rule.
+    alone = subprocess.run([sp_sweep, str(paper), "--dry-run", *init,
+                            "--set", "al.strategy=least_confidence"], capture_output=True, text=True)
+    check(alone.returncode == 2 and "al.init" in alone.stderr and "replicate #1 " in alone.stderr
+          and 'no replicate with al.strategy = "baseline"' in alone.stderr,
+          f"a sweep without baselines: exit {alone.returncode}, stderr {alone.stderr[:400]!r}")
 
     for f in failures:
         print("FAIL:", f)

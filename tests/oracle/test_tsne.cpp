@@ -3,7 +3,8 @@
 // - the final KL of each method within 5% of sklearn's TSNE (barnes_hut and exact), and a map
 //   that separates the clusters about as well as sklearn's (silhouette);
 // - the reported KL against an independent NumPy KL of the returned map;
-// - bit-identical maps across thread counts and repeated runs; degenerate input as documented.
+// - bit-identical maps across thread counts and repeated runs; degenerate input as documented;
+// - the sklearn compat mode: k and P as TSNE.fit computes them, and its stop iteration (n_iter_).
 #include "sp/metrics/tsne.hpp"
 #include "sp/metrics/tsne_repulsion.hpp"
 
@@ -218,6 +219,125 @@ TEST(Tsne, AffinitiesMatchScikitLearn) {
     std::cout << "[ worst ] knn sqdist " << worst_d << ", P " << worst_p << " (relative)\n";
 }
 
+// ---- the sklearn compat mode -------------------------------------------------------------------
+
+/// Dense n x n copy of `a`'s P.
+std::vector<double> dense_p(const sp::TsneAffinities& a) {
+    const auto n = static_cast<std::size_t>(a.n);
+    std::vector<double> dense(n * n, 0.0);
+    for (std::size_t i = 0; i < n; ++i) {
+        for (auto t = a.row_offsets[i]; t < a.row_offsets[i + 1]; ++t)
+            dense[i * n + static_cast<std::size_t>(a.columns[static_cast<std::size_t>(t)])] =
+                a.values[static_cast<std::size_t>(t)];
+    }
+    return dense;
+}
+
+// Rule: k = min(n - 1, int(3 x perplexity + 1)) (scikit-learn 1.2.1, TSNE._fit), and P equals
+// the P of scikit-learn's own pipeline (its kNN search, then _joint_probabilities_nn) on the same
+// data. Perplexity 10.5 tells the two rules apart where 3p is not an integer (31 vs 32); 40
+// points at perplexity 20 clamp to n - 1.
+TEST(Tsne, SklearnModeNeighboursAndAffinitiesMatchTsneFit) {
+    if (!have_sklearn()) GTEST_SKIP() << python() << " lacks scikit-learn";
+    struct Case {
+        const Data* data;
+        double perplexity;
+        std::int64_t k; // int(3 * perplexity + 1), clamped to n - 1
+    };
+    const Data small = make_blobs(40, 6, 2, 2.0F, 12);
+    for (const Case& c : {Case{&blobs(), 30.0, 91}, Case{&blobs(), 10.5, 32},
+                          Case{&blobs(), 5.0, 16}, Case{&small, 20.0, 39}}) {
+        SCOPED_TRACE("n " + std::to_string(c.data->n) + ", perplexity " +
+                     std::to_string(c.perplexity));
+        const Data& data = *c.data;
+        const sp::TsneAffinities a = sp::tsne_affinities(data.x.data(), data.n, data.d,
+                                                         c.perplexity, 2, sp::TsneCompat::sklearn);
+        EXPECT_EQ(a.neighbours, c.k);
+        EXPECT_EQ(sp::tsne_neighbours(c.perplexity, data.n, sp::TsneCompat::sklearn), c.k);
+        TempDir dir("tsne_sklp");
+        const std::vector<double> v = oracle("sklp", dir, [&](Writer& w) {
+            w.i64(data.n);
+            w.i64(data.d);
+            w.vec(data.x);
+            w.f64(c.perplexity);
+        });
+        const auto n = static_cast<std::size_t>(data.n);
+        ASSERT_EQ(v.size(), 1 + n * n);
+        EXPECT_EQ(v[0], static_cast<double>(c.k)) << "TSNE.fit's neighbour count";
+        const std::vector<double> mine = dense_p(a);
+        double worst = 0.0;
+        for (std::size_t t = 0; t < n * n; ++t) {
+            const double want = v[1 + t];
+            EXPECT_EQ(mine[t] == 0.0, want == 0.0) << "entry " << t << " outside one pattern";
+            if (want != 0.0) worst = std::max(worst, std::abs(mine[t] - want) / want);
+        }
+        // Distances reach float32 by different roundings (sklearn: sqrt of a float64 GEMM-trick
+        // distance, squared again): a last-bit difference moves P_ij by ~1e-7 relative.
+        EXPECT_LE(worst, 1e-6);
+        std::cout << "[ sklp  ] n " << n << ", perplexity " << c.perplexity << ": k "
+                  << a.neighbours << ", worst P relative error " << worst << '\n';
+    }
+}
+
+// Rule: the sklearn mode stops where TSNE.fit does (n_iter_ = iterations run - 1): checks every
+// 50 iterations, an exaggeration stage stopped early hands over at the next iteration, and the
+// defaults (min_grad_norm 1e-7, n_iter_without_progress 300) run all 1000 iterations here.
+TEST(Tsne, SklearnModeStopsWhereScikitLearnStops) {
+    if (!have_sklearn()) GTEST_SKIP() << python() << " lacks scikit-learn";
+    const Data& data = blobs();
+    struct Case {
+        double min_grad_norm;
+        std::int64_t patience;
+        std::int64_t exaggerated; // iterations with exaggeration
+    };
+    // min_grad_norm 10 exceeds every gradient norm: both stages stop at their first check.
+    // 0.09 and 0.005 lie between sklearn's norms at consecutive checks (0.126 / 0.064 at 50 /
+    // 100; 0.0063 / 0.0036 at 400 / 450): a norm off by its factor 4 or its gains would stop
+    // elsewhere.
+    const std::vector<Case> cases = {
+        {1e-7, 300, 250}, {10.0, 300, 50}, {0.09, 300, 100}, {0.005, 300, 250}};
+    TempDir dir("tsne_stop");
+    const std::vector<double> v = oracle("stop", dir, [&](Writer& w) {
+        w.i64(data.n);
+        w.i64(data.d);
+        w.vec(data.x);
+        w.f64(30.0);
+        w.i64(static_cast<std::int64_t>(cases.size()));
+        for (const Case& c : cases) {
+            w.f64(c.min_grad_norm);
+            w.i64(c.patience);
+        }
+    });
+    ASSERT_EQ(v.size(), cases.size());
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        SCOPED_TRACE("min_grad_norm " + std::to_string(cases[i].min_grad_norm));
+        sp::TsneOptions opt = options(sp::TsneMethod::barnes_hut);
+        opt.compat = sp::TsneCompat::sklearn;
+        opt.min_grad_norm = cases[i].min_grad_norm;
+        opt.iterations_without_progress = cases[i].patience;
+        const sp::TsneResult r = sp::tsne(data.x.data(), data.n, data.d, opt);
+        EXPECT_EQ(static_cast<double>(r.iterations - 1), v[i]) << "sklearn's n_iter_";
+        EXPECT_EQ(r.exaggeration_iterations, cases[i].exaggerated);
+        EXPECT_EQ(r.neighbours, 91);
+        std::cout << "[ stop  ] min_grad_norm " << cases[i].min_grad_norm << ": sp ran "
+                  << r.iterations << ", sklearn n_iter_ " << v[i] << '\n';
+    }
+}
+
+// The sp mode is unchanged by the compat options: they only act in the sklearn mode.
+TEST(Tsne, SpModeIgnoresSklearnStoppingOptions) {
+    const Data data = make_blobs(200, 8, 3, 2.0F, 6);
+    sp::TsneOptions opt = options(sp::TsneMethod::barnes_hut);
+    opt.iterations = 300;
+    const sp::TsneResult ref = sp::tsne(data.x.data(), data.n, data.d, opt);
+    opt.min_grad_norm = 10.0;
+    opt.iterations_without_progress = 0;
+    const sp::TsneResult r = sp::tsne(data.x.data(), data.n, data.d, opt);
+    EXPECT_EQ(r.iterations, 300);
+    EXPECT_EQ(r.neighbours, 90);
+    EXPECT_EQ(r.embedding, ref.embedding);
+}
+
 // ---- KL and separation against scikit-learn --------------------------------------------------
 
 class TsneMethods : public ::testing::TestWithParam<sp::TsneMethod> {};
@@ -293,12 +413,15 @@ TEST(Tsne, BitIdenticalAcrossThreadsAndRuns) {
     for (const auto method :
          {sp::TsneMethod::exact, sp::TsneMethod::barnes_hut, sp::TsneMethod::fft}) {
         for (const auto init : {sp::TsneInit::pca, sp::TsneInit::random}) {
-            SCOPED_TRACE(name(method));
-            sp::TsneOptions opt = options(method, 1);
-            opt.init = init;
-            opt.iterations = 200;
-            opt.exaggeration_iterations = 60;
-            expect_same_bits_at(data, opt, {1, 2, 3});
+            for (const auto compat : {sp::TsneCompat::sp, sp::TsneCompat::sklearn}) {
+                SCOPED_TRACE(name(method));
+                sp::TsneOptions opt = options(method, 1);
+                opt.init = init;
+                opt.compat = compat;
+                opt.iterations = 200;
+                opt.exaggeration_iterations = 60;
+                expect_same_bits_at(data, opt, {1, 2, 3});
+            }
         }
     }
 }
@@ -374,6 +497,10 @@ TEST(Tsne, RejectsBadDataAndOptions) {
                  sp::ConfigError);
     EXPECT_THROW(sp::tsne(x, 40, 4, with([](auto& o) { o.theta = -0.5; })), sp::ConfigError);
     EXPECT_THROW(sp::tsne(x, 40, 4, with([](auto& o) { o.threads = -1; })), sp::ConfigError);
+    EXPECT_THROW(sp::tsne(x, 40, 4, with([](auto& o) { o.min_grad_norm = -1.0; })),
+                 sp::ConfigError);
+    EXPECT_THROW(sp::tsne(x, 40, 4, with([](auto& o) { o.iterations_without_progress = -1; })),
+                 sp::ConfigError);
 }
 
 TEST(Tsne, SmallInputClampsNeighbours) {

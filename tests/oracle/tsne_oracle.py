@@ -13,6 +13,14 @@ kl:  IN  n, nnz, row_offsets i64[n+1], columns i64[nnz], values f64[nnz], y f32[
          labels i64[n]
      OUT f64: KL(P || Q) of map y (Q over all pairs i != j, as Student-t with 1 degree of
          freedom), silhouette_score(y, labels)
+sklp: IN  n, d, x f32[n*d], perplexity f64
+      OUT f64: the neighbour count TSNE.fit uses (nnz / n of the kNN graph it hands to
+          _joint_probabilities_nn), then that function's P, dense f64[n*n]: scikit-learn's own
+          pipeline (its kNN search included), stopped before the optimisation
+stop: IN  n, d, x f32[n*d], perplexity f64, cases, then per case min_grad_norm f64 and
+          n_iter_without_progress i64
+      OUT f64 per case: n_iter_ of TSNE(perplexity, init='pca', learning_rate='auto',
+          random_state=0, n_jobs=1) with those two parameters (barnes_hut, n_iter 1000)
 """
 import sys
 
@@ -100,9 +108,62 @@ def kl(r):
     return [np.array([value, silhouette(y, labels)])]
 
 
+class _Captured(Exception):
+    pass
+
+
+def sklp(r):
+    import sklearn.manifold._t_sne as t_sne
+    from sklearn.manifold import TSNE
+
+    n, d = r.int(), r.int()
+    x = r.take(np.float32, n * d).reshape(n, d)
+    perplexity = float(r.take(np.float64, 1)[0])
+    original = t_sne._joint_probabilities_nn
+    seen = {}
+
+    def capture(distances, desired_perplexity, verbose):
+        seen["k"] = distances.nnz // distances.shape[0]
+        seen["p"] = original(distances, desired_perplexity, verbose)
+        raise _Captured()
+
+    t_sne._joint_probabilities_nn = capture
+    try:
+        TSNE(perplexity=perplexity, init="pca", learning_rate="auto", random_state=0).fit(x)
+    except _Captured:
+        pass
+    finally:
+        t_sne._joint_probabilities_nn = original
+    return [np.array([float(seen["k"])]), seen["p"].toarray().ravel()]
+
+
+def stop(r):
+    from sklearn.manifold import TSNE
+
+    n, d = r.int(), r.int()
+    x = r.take(np.float32, n * d).reshape(n, d)
+    perplexity = float(r.take(np.float64, 1)[0])
+    out = []
+    for _ in range(r.int()):
+        min_grad_norm = float(r.take(np.float64, 1)[0])
+        patience = r.int()
+        t = TSNE(
+            perplexity=perplexity,
+            init="pca",
+            learning_rate="auto",
+            random_state=0,
+            n_jobs=1,
+            min_grad_norm=min_grad_norm,
+            n_iter_without_progress=patience,
+        ).fit(x)
+        out.append(float(t.n_iter_))
+    return [np.array(out)]
+
+
 def main():
     mode, src, dst = sys.argv[1:4]
-    out = {"knn": knn, "fit": fit, "kl": kl}[mode](Reader(src))
+    modes = {"knn": knn, "fit": fit, "kl": kl, "sklp": sklp, "stop": stop}
+    out = modes[mode](Reader(src))
     np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in out]).tofile(dst)
 
 

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# slurm/sweep.sh on a real single-node Slurm cluster (scripts/slurm-local.sh):
+# slurm/sweep.sh on a real single-node Slurm cluster that lives in this test's own temporary
+# directory (tests/slurm/local_cluster.sh: its own slurm.conf, state, spool, logs, munged, key,
+# socket, free ports, cluster name):
 #  1. `sbatch --wait slurm/sweep.sh` of a tiny 4-replicate sweep on 2 ranks completes with exit 0
 #     and writes summary.h5;
 #  2. its replicate files equal those of sp_sweep run directly (embeddings, loss history,
@@ -8,9 +10,16 @@
 #     `#SBATCH --signal=B:USR1@N` sends): every rank checkpoints, sp_sweep exits 75, the job
 #     requeues itself, the rerun resumes and ends identical to 2;
 #  4. (with ARRAY=1, the default) slurm/submit-array.sh: one array task per replicate plus the
-#     dependent sp_reduce job, identical to 2.
-# Skips (exit 77) when a Slurm cluster cannot be started here (not root, no apt, ...).
-#   test_slurm.sh [SP_SWEEP] [SP_REDUCE]
+#     dependent sp_reduce job, identical to 2;
+#  5. the host is untouched: /etc/slurm, /etc/munge and the system Slurm/munge state, spool, log
+#     and run directories are fingerprinted (listing, modes, owners, sizes, times, checksums)
+#     before and after, and no Slurm or munge daemon is left running.
+# Installs nothing. Skips (exit 77) when not root, when Slurm or munge is not installed
+# (scripts/setup.sh --slurm), or when a Slurm or munge daemon already runs on this machine (a
+# real cluster node or login node: it is refused, never touched). Stops only the daemons it
+# started (by their pid files in its directory), also on failure, and, through a detached
+# watcher, when it is killed (a ctest timeout).
+#   test_slurm.sh [SP_SWEEP] [SP_REDUCE]          KEEP=1 keeps the directory and its logs
 set -euo pipefail
 src=${SP_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 sp_sweep=${1:-$src/build/dev/src/apps/sp_sweep}
@@ -18,30 +27,82 @@ sp_reduce=${2:-$(dirname "$sp_sweep")/sp_reduce}
 array=${ARRAY:-1}
 t0=$SECONDS
 elapsed() { echo "[$((SECONDS - t0)) s]"; }
+# shellcheck source=local_cluster.sh
+source "$src/tests/slurm/local_cluster.sh"
 
-[[ $(id -u) -eq 0 ]] || { echo "SKIP: needs root to run a local Slurm cluster"; exit 77; }
-was_running=0
-if [[ -f /run/sp-slurm/slurmctld.pid ]] && kill -0 "$(cat /run/sp-slurm/slurmctld.pid)" 2>/dev/null; then
-    was_running=1
-fi
+for b in "$sp_sweep" "$sp_reduce"; do
+    [[ -x $b ]] || { echo "FAIL: $b is not an executable (build sp_sweep and sp_reduce)"; exit 1; }
+done
 rc=0
-"$src/scripts/slurm-local.sh" start || rc=$?
+lc_check || rc=$?
 if [[ $rc -ne 0 ]]; then
-    echo "SKIP: scripts/slurm-local.sh start failed ($rc)"
+    echo "SKIP: no private Slurm cluster can start here (see above)"
     exit 77
 fi
-echo "$(elapsed) cluster up"
+
+# What a test cluster must never write: the system's Slurm and munge configuration, state,
+# spool, logs and sockets (absent ones must stay absent).
+watched=(/etc/slurm /etc/slurm-llnl /etc/munge /var/spool/slurmctld /var/spool/slurmd
+         /var/spool/slurm /var/lib/slurm /var/log/slurm /var/log/munge /var/lib/munge /run/munge
+         /run/slurm /run/slurmctld /run/slurmd /run/sp-slurm)
+fingerprint() { # fingerprint PATH...: a listing that changes when anything under PATH does
+    local p
+    for p in "$@"; do
+        if [[ -e $p || -L $p ]]; then
+            find "$p" -printf '%p %y %m %u:%g %s %T@\n' 2>/dev/null | sort
+            find "$p" -type f -exec sha256sum {} + 2>/dev/null | sort -k2
+        else
+            echo "$p absent"
+        fi
+    done
+}
 
 tmp=$(mktemp -d /tmp/sp-slurm-test.XXXXXX)
 chmod 755 "$tmp"
-jobs_submitted=()
+cluster=$tmp/cluster
+fingerprint "${watched[@]}" > "$tmp/host.before"
+# The check itself can fail: a change in a watched tree is seen.
+mkdir "$tmp/probe"
+fingerprint "$tmp/probe" > "$tmp/probe.before"
+echo x > "$tmp/probe/f"
+if cmp -s "$tmp/probe.before" <(fingerprint "$tmp/probe"); then
+    echo "FAIL: the fingerprint does not see a new file"; exit 1
+fi
+
 cleanup() {
-    local j
-    for j in "${jobs_submitted[@]}"; do scancel "$j" 2>/dev/null || true; done
-    if [[ $was_running -eq 0 ]]; then "$src/scripts/slurm-local.sh" stop >/dev/null || true; fi
+    local status=$? left
+    trap - EXIT
+    lc_stop "$cluster" # cancels the jobs left, then stops the three daemons
+    for _ in $(seq 1 20); do # children such as slurmscriptd end just after their daemon
+        left=$(lc_running_daemons)
+        [[ -z $left ]] && break
+        sleep 0.5
+    done
+    if [[ -n $left ]]; then
+        echo "FAIL: Slurm or munge daemons still run after the test stopped its own:"
+        echo "$left"
+        status=1
+    fi
+    if cmp -s "$tmp/host.before" <(fingerprint "${watched[@]}"); then
+        echo "$(elapsed) host untouched: ${watched[*]} as before"
+    else
+        echo "FAIL: the test changed files outside its directory:"
+        diff "$tmp/host.before" <(fingerprint "${watched[@]}") | head -40
+        status=1
+    fi
+    if [[ $status -eq 0 ]]; then
+        echo "$(elapsed) PASS"
+    elif [[ $status -ne 77 && ${KEEP:-0} != 1 ]]; then
+        lc_logs "$cluster" 2>&1 || true
+    fi
     if [[ ${KEEP:-0} == 1 ]]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+    exit "$status"
 }
 trap cleanup EXIT
+# Killed before cleanup runs (a ctest timeout): the watcher stops the daemons.
+lc_watch "$cluster" $$
+lc_start "$cluster" || { echo "FAIL: the private cluster did not start"; exit 1; }
+echo "$(elapsed) cluster up: SLURM_CONF=$SLURM_CONF"
 cd "$tmp"
 
 # The sweep of tests/fault/sweep_signals.sh, smaller: 4 replicates, seconds each.
@@ -57,7 +118,8 @@ res=(-p debug -n 2 -c 1 -t 10 --gpus-per-task=0)
 
 # The reference: sp_sweep directly, one rank of one thread (results do not depend on the rank
 # count at equal threads per rank).
-"$sp_sweep" tiny.toml "${tiny[@]}" --threads 1 --set output.dir="$tmp/direct" > direct.log 2>&1
+"$sp_sweep" tiny.toml "${tiny[@]}" --threads 1 --set output.dir="$tmp/direct" > direct.log 2>&1 ||
+    { rc=$?; echo "FAIL: the direct run exited $rc"; tail -20 direct.log; exit 1; }
 echo "$(elapsed) direct run done"
 
 compare() { # compare DIR LABEL
@@ -118,7 +180,6 @@ compare "$tmp/whole" "sbatch"
 job=$(sbatch --parsable "${res[@]}" -o "$tmp/requeue.log" "$src/slurm/sweep.sh" tiny.toml \
     "${tiny[@]}" --set output.dir="$tmp/requeue")
 job=${job%%;*}
-jobs_submitted+=("$job")
 for _ in $(seq 1 1200); do
     grep -q "epoch 1/" requeue.log 2>/dev/null && break
     sleep 0.1
@@ -146,7 +207,6 @@ if [[ $array == 1 ]]; then
     reduce_job=$(sed -n 's/^reduce job: \([0-9]*\).*/\1/p' array.out)
     array_job=$(sed -n 's/^array job: \([0-9]*\).*/\1/p' array.out)
     [[ -n $reduce_job && -n $array_job ]] || { echo "FAIL: no job ids from submit-array.sh"; exit 1; }
-    jobs_submitted+=("$array_job" "$reduce_job")
     # The warning signal to task 3 (least_confidence, seed 0) after its first epoch: it
     # checkpoints, requeues itself and resumes; the reduce job waits for it.
     for _ in $(seq 1 1200); do
@@ -170,4 +230,4 @@ if [[ $array == 1 ]]; then
     [[ ! -e $tmp/array/array ]] || { echo "FAIL: array/ left behind"; ls -R "$tmp/array/array"; exit 1; }
     compare "$tmp/array" "array"
 fi
-echo "$(elapsed) PASS"
+echo "$(elapsed) all jobs as expected"

@@ -2,6 +2,7 @@
 // RAII temporary directory for tests: unique per test, removed with everything in it.
 
 #include <string>
+#include <vector>
 
 namespace sp::test {
 
@@ -25,5 +26,9 @@ class TempDir {
 
 /// The whole contents of a file; throws std::runtime_error if it cannot be read.
 std::string read_file(const std::string& path);
+
+/// The atomic writers' temporaries of `path` present now ("<path>.tmp.*", io/atomic.hpp, and
+/// the "<path>.tmp" of older releases), sorted; empty when there are none.
+std::vector<std::string> temporaries_of(const std::string& path);
 
 } // namespace sp::test

@@ -1,5 +1,7 @@
-// io/atomic: a final name only ever holds a complete file; permissions respect the umask and
-// are never world-writable; failures name the path and the system's reason.
+// io/atomic: a final name only ever holds a complete file; each writer writes and removes only
+// its own uniquely named temporary; permissions respect the umask and are never world-writable;
+// failures name the path and the system's reason. (Concurrent writers: tests/fault/
+// test_atomic_race.cpp; kills: tests/fault/test_atomic_kill.cpp.)
 #include "sp/io/atomic.hpp"
 #include "sp/io/h5.hpp"
 #include "sp/util/error.hpp"
@@ -11,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -20,6 +23,7 @@ namespace io = sp::io;
 using sp::IoError;
 using sp::test::read_file;
 using sp::test::TempDir;
+using sp::test::temporaries_of;
 
 namespace {
 
@@ -63,21 +67,45 @@ TEST(AtomicText, WritesReplacesAndLeavesNoTemporary) {
     const std::string path = dir.file("out/deeper/summary.md");
     io::write_file_atomic(path, "first\n");
     EXPECT_EQ(read_file(path), "first\n");
-    EXPECT_FALSE(exists(io::temp_path_for(path)));
+    EXPECT_TRUE(temporaries_of(path).empty());
     io::write_file_atomic(path, std::string(1 << 20, 'z'));
     EXPECT_EQ(read_file(path).size(), 1U << 20U);
     io::write_file_atomic(path, "");
     EXPECT_EQ(read_file(path), "");
-    EXPECT_FALSE(exists(io::temp_path_for(path)));
+    EXPECT_TRUE(temporaries_of(path).empty());
 }
 
-TEST(AtomicText, StaleTemporaryIsReplaced) {
+// Rule: a writer never removes or writes another writer's temporary (a live writer's looks the
+// same as a dead one's); its own is gone after it returns.
+TEST(AtomicText, OtherWritersTemporariesAreLeftAlone) {
     TempDir dir;
     const std::string path = dir.file("a.txt");
-    dir.write("a.txt.tmp", "left by a killed process");
+    const std::string legacy = dir.write("a.txt.tmp", "an older release's temporary");
+    const std::string other = dir.write("a.txt.tmp.1.0123456789abcdef", "another writer's");
     io::write_file_atomic(path, "fresh");
     EXPECT_EQ(read_file(path), "fresh");
-    EXPECT_FALSE(exists(path + ".tmp"));
+    EXPECT_EQ(read_file(legacy), "an older release's temporary");
+    EXPECT_EQ(read_file(other), "another writer's");
+    EXPECT_EQ(temporaries_of(path), (std::vector<std::string>{legacy, other}));
+}
+
+// Rule: temporaries are "<path>.tmp.<pid>.<random>" beside `path`, created exclusively: every
+// call gets a new name.
+TEST(AtomicText, TemporaryNamesAreUniqueAndBesideThePath) {
+    TempDir dir;
+    const std::string path = dir.file("sub/x.h5");
+    std::vector<std::string> names;
+    for (int i = 0; i < 20; ++i) names.push_back(io::create_temp_for(path));
+    const std::string prefix = io::temp_prefix_for(path) + std::to_string(::getpid()) + ".";
+    for (const std::string& n : names) {
+        EXPECT_EQ(n.rfind(prefix, 0), 0U) << n;
+        EXPECT_EQ(n.size(), prefix.size() + 16) << n;
+        EXPECT_EQ(read_file(n), "") << n;
+    }
+    std::sort(names.begin(), names.end());
+    EXPECT_EQ(std::unique(names.begin(), names.end()), names.end());
+    EXPECT_EQ(temporaries_of(path), names);
+    for (const std::string& n : names) ::unlink(n.c_str());
 }
 
 // Rule: mode is 0666 & ~umask, minus o+w even when the umask would allow it.
@@ -117,7 +145,7 @@ TEST(AtomicText, FailuresNameThePathAndReason) {
     m = io_error_message([&] { io::write_file_atomic(target_dir, "x"); });
     EXPECT_NE(m.find(target_dir), std::string::npos) << m;
     EXPECT_NE(m.find("Is a directory"), std::string::npos) << m;
-    EXPECT_FALSE(exists(io::temp_path_for(target_dir)));
+    EXPECT_TRUE(temporaries_of(target_dir).empty());
 }
 
 TEST(AtomicText, MakeDirectoriesIsIdempotent) {
@@ -138,7 +166,9 @@ TEST(AtomicH5, CommitPublishesCompleteFileAndNoTemporary) {
     const std::string path = dir.file("results/abc.h5");
     {
         io::AtomicH5File out(path);
-        EXPECT_EQ(out.temp_path(), path + ".tmp");
+        io::AtomicH5File rival(path); // another writer of the same path, at the same time
+        EXPECT_EQ(out.temp_path().rfind(io::temp_prefix_for(path), 0), 0U) << out.temp_path();
+        EXPECT_NE(out.temp_path(), rival.temp_path());
         EXPECT_TRUE(exists(out.temp_path()));
         out.file().write_attribute("schema_version", std::int32_t{1});
         out.file().write<float>("/eval/embeddings", std::vector<float>(20, 0.5F), {4, 5});
@@ -147,7 +177,7 @@ TEST(AtomicH5, CommitPublishesCompleteFileAndNoTemporary) {
         EXPECT_TRUE(out.committed());
     }
     EXPECT_TRUE(exists(path));
-    EXPECT_FALSE(exists(path + ".tmp"));
+    EXPECT_TRUE(temporaries_of(path).empty()) << "the rival's temporary was not removed";
     const h5::File f = h5::File::open(path);
     EXPECT_EQ(f.read_attribute<std::int32_t>("schema_version"), 1);
     EXPECT_EQ(f.read<float>("/eval/embeddings", {4, 5}), std::vector<float>(20, 0.5F));
@@ -161,7 +191,7 @@ TEST(AtomicH5, NoCommitLeavesNothing) {
         out.file().write<double>("/x", {1, 2, 3});
     }
     EXPECT_FALSE(exists(path));
-    EXPECT_FALSE(exists(path + ".tmp"));
+    EXPECT_TRUE(temporaries_of(path).empty());
     try {
         io::AtomicH5File out(path);
         out.file().write<double>("/x", {1, 2, 3});
@@ -169,7 +199,7 @@ TEST(AtomicH5, NoCommitLeavesNothing) {
     } catch (const std::runtime_error&) {
     }
     EXPECT_FALSE(exists(path));
-    EXPECT_FALSE(exists(path + ".tmp"));
+    EXPECT_TRUE(temporaries_of(path).empty());
 }
 
 // Rule: the previous complete file stays visible until the new one is committed.
@@ -227,13 +257,15 @@ TEST(AtomicH5, PermissionsFollowUmaskNeverWorldWritable) {
 TEST(AtomicH5, StaleTemporaryAndMoves) {
     TempDir dir;
     const std::string path = dir.file("m.h5");
-    dir.write("m.h5.tmp", "garbage from a killed run");
+    const std::string stale = dir.write("m.h5.tmp.7.00000000000000ff", "left by a killed run");
     io::AtomicH5File first(path);
     first.file().write_attribute("k", "v");
     io::AtomicH5File second(std::move(first));
     second.commit();
     EXPECT_EQ(h5::File::open(path).read_attribute<std::string>("k"), "v");
     EXPECT_THROW(second.commit(), sp::InternalError);
+    EXPECT_EQ(read_file(stale), "left by a killed run");
+    EXPECT_EQ(temporaries_of(path), std::vector<std::string>{stale});
 }
 
 TEST(AtomicH5, FailuresNameThePath) {

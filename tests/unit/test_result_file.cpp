@@ -60,7 +60,7 @@ TEST(ResultFile, CompleteFileFollowsTheSchemaAndReadsBack) {
     sp::test::TempDir dir("sp-result");
     const std::string path = dir.file("out/0123456789abcdef.h5");
     sp::write_result_file(path, small_result(), /*compression=*/4);
-    EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+    EXPECT_TRUE(sp::test::temporaries_of(path).empty());
     sp::io::SchemaSet schemas;
     const auto report = sp::io::validate(path, schemas);
     EXPECT_TRUE(report.valid()) << ::testing::PrintToString(report.lines());

@@ -124,7 +124,9 @@ class RoundLoop {
     /// Trains on the labelled pool until the round's last epoch or a stop request.
     void train_round(std::int64_t round) {
         if (active_ && al_.start == StartMode::cold && round > 0 && state_.epoch == 0) {
+            // Back to where round 0 started: the built model, or the baseline's final weights.
             reinitialise(model_, cfg_.model, r_.seeds.init);
+            if (!ctx_.start_weights.empty()) load_model_state(*model_, ctx_.start_weights);
             optimizer_ = make_optimizer(cfg_.train, model_->parameters());
         }
         LoaderOptions options = data_.train_options;

@@ -55,6 +55,9 @@ struct TrainingContext {
     const std::function<bool()>&
         stop_requested;      ///< polled after every epoch and round; may be empty
     CheckpointOrigin origin; ///< stamped on every checkpoint saved (threads, build, changes)
+    /// al.init = "baseline": the baseline's result file whose final weights (/model/state) the
+    /// model was loaded with, and which a cold-start round loads again; "" = the built weights.
+    std::string start_weights = {};
 };
 
 /// How the rounds ended.

@@ -25,6 +25,9 @@ enum class Strategy { baseline, random, least_confidence, margin, entropy, bald,
 enum class InitialSampling { uniform, stratified };
 /// al.start: warm (model and optimizer go on between rounds) | cold (re-initialised each round).
 enum class StartMode { warm, cold };
+/// al.init: where an active-learning replicate's model starts: the built weights (init seed and
+/// model.pretrained) or the final weights of its seed-paired baseline replicate (plan/plan.hpp).
+enum class AlInit { pretrained, baseline };
 /// train.optimizer.
 enum class Optimizer { adam, adamw, sgd };
 /// train.schedule: the learning-rate schedule after warmup.
@@ -53,6 +56,9 @@ template <> struct EnumNames<InitialSampling> {
 template <> struct EnumNames<StartMode> {
     static constexpr std::array<std::string_view, 2> names = {"warm", "cold"};
 };
+template <> struct EnumNames<AlInit> {
+    static constexpr std::array<std::string_view, 2> names = {"pretrained", "baseline"};
+};
 template <> struct EnumNames<Optimizer> {
     static constexpr std::array<std::string_view, 3> names = {"adam", "adamw", "sgd"};
 };
@@ -74,6 +80,7 @@ static_assert(EnumNames<Strategy>::names.size() == static_cast<std::size_t>(Stra
 static_assert(EnumNames<InitialSampling>::names.size() ==
               static_cast<std::size_t>(InitialSampling::stratified) + 1);
 static_assert(EnumNames<StartMode>::names.size() == static_cast<std::size_t>(StartMode::cold) + 1);
+static_assert(EnumNames<AlInit>::names.size() == static_cast<std::size_t>(AlInit::baseline) + 1);
 static_assert(EnumNames<Optimizer>::names.size() == static_cast<std::size_t>(Optimizer::sgd) + 1);
 static_assert(EnumNames<Schedule>::names.size() == static_cast<std::size_t>(Schedule::cosine) + 1);
 static_assert(EnumNames<Precision>::names.size() == static_cast<std::size_t>(Precision::fp16) + 1);

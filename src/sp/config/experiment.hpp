@@ -51,7 +51,9 @@ struct ModelConfig {
     std::string pretrained;        ///< torchvision state_dict saved as a plain dict; "" = none
     double dropout = 0.0;          ///< dropout before fc (MC dropout for BALD)
     std::int64_t num_classes = 0;  ///< 0 = the dataset's class count
-    std::vector<std::string> extra_layers; ///< more layers whose features are saved, by module name
+    /// More features saved (and their cosine statistics computed): "<module>[:pool|:flatten]"
+    /// or "notebook:layer4.1.conv2" (model/resnet.hpp parse_feature_spec)
+    std::vector<std::string> extra_layers;
 };
 
 /// Optimisation.
@@ -84,8 +86,10 @@ struct AlConfig {
     std::int64_t query = 5000;         ///< images labelled per round
     std::int64_t rounds = 0;           ///< query rounds; 0 = until the pool is empty
     StartMode start = StartMode::warm; ///< warm: model and optimizer go on; cold: re-initialise
-    std::int64_t epochs = 0;           ///< epochs per round; 0 = train.epochs
-    std::int64_t mc_samples = 20;      ///< stochastic passes for BALD
+    /// Where the first round starts: the built weights, or the paired baseline's final weights.
+    AlInit init = AlInit::pretrained;
+    std::int64_t epochs = 0;      ///< epochs per round; 0 = train.epochs
+    std::int64_t mc_samples = 20; ///< stochastic passes for BALD
     std::int64_t score_batch_size = 512;
     bool round_metrics = false;     ///< full metrics of every round's embeddings
     bool save_pool_outputs = false; ///< store each query's pool logits, embeddings, MC samples
@@ -99,6 +103,8 @@ struct TsneConfig {
     TsneMethod method = TsneMethod::barnes_hut;
     double theta = 0.5;
     std::int64_t seed = -1; ///< -1 = the replicate's t-SNE seed stream; >= 0 fixes it
+    /// sp | sklearn: t-SNE as scikit-learn 1.2.1 runs it (metrics/tsne.hpp)
+    std::string compat = "sp";
 };
 
 /// The analysis stage.

@@ -139,7 +139,10 @@ std::vector<Field> build_fields() {
         make("model.num_classes", K::integer, "output classes; 0 = the dataset's class count",
              SP_ACCESS(model.num_classes), kNonNegative),
         make("model.extra_layers", K::string_list,
-             "module names (e.g. layer3) whose pooled features are saved beside the penultimate",
+             "features saved beside the penultimate, with their cosine statistics: a module "
+             "name (layer3, layer4.1.conv2, layer4.0.downsample.0, ...) pooled over H x W, "
+             "or with :flatten all C*H*W values; notebook:layer4.1.conv2 = the paper "
+             "notebook's CIFAR feature (results-schema/measures.md)",
              SP_ACCESS(model.extra_layers)),
         // train
         make("train.optimizer", K::choice, "optimizer", SP_ACCESS(train.optimizer), kAny,
@@ -193,6 +196,11 @@ std::vector<Field> build_fields() {
              "warm: model and optimizer carry over between rounds (the paper); cold: "
              "re-initialise from the init seed every round",
              SP_ACCESS(al.start), kAny, enum_names<StartMode>()),
+        make("al.init", K::choice,
+             "pretrained: the first round starts from the built model (init seed and "
+             "model.pretrained); baseline: from the final weights of the seed-paired baseline "
+             "replicate of the same sweep (ignored by the baseline strategy)",
+             SP_ACCESS(al.init), kAny, enum_names<AlInit>()),
         make("al.epochs", K::integer, "epochs per round; 0 = train.epochs", SP_ACCESS(al.epochs),
              kNonNegative),
         make("al.mc_samples", K::integer, "stochastic forward passes for BALD",
@@ -229,6 +237,10 @@ std::vector<Field> build_fields() {
         make("metrics.tsne.seed", K::integer,
              "-1 = the replicate's t-SNE seed stream; >= 0 fixes it (the paper used 42)",
              SP_ACCESS(metrics.tsne.seed), Range{-1, kInf, false, false}),
+        make("metrics.tsne.compat", K::choice,
+             "sp, or sklearn: as scikit-learn 1.2.1 (k = int(3 x perplexity + 1), its quadtree, "
+             "float32 steps, its stopping rule)",
+             SP_ACCESS(metrics.tsne.compat), kAny, {"sp", "sklearn"}),
         // output
         make("output.dir", K::string, "directory for result files (relative to the working dir)",
              SP_ACCESS(output.dir), kAny, {}, /*identity=*/false),

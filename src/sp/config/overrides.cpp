@@ -47,6 +47,7 @@ void apply_overrides(Reader& r, const std::vector<std::string>& overrides, Sweep
         }
         const std::string key = arg.substr(0, eq);
         const std::string text = arg.substr(eq + 1);
+        if (key.rfind("analysis.", 0) == 0) continue; // read_analysis (analysis.cpp) applies it
         if (key.rfind("sweep.", 0) == 0) {
             // Reuse the file reader for sweep-level keys by parsing a one-key [sweep] table.
             const std::string sub = key.substr(6);

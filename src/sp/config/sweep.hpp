@@ -8,6 +8,7 @@
 /// Precedence, lowest first: built-in defaults, the file's base tables, a variant's settings, an
 /// axis value, `--set` overrides. A `--set` on a swept key replaces that axis by the one value.
 
+#include "sp/config/analysis.hpp"
 #include "sp/config/experiment.hpp"
 #include "sp/config/fields.hpp"
 #include "sp/config/value.hpp"
@@ -50,6 +51,9 @@ struct Sweep {
     SourceMap base_sources;         ///< where each base key was set (absent = default)
     std::vector<Axis> axes;         ///< sorted by name: file order never matters
     std::vector<Setting> overrides; ///< --set, applied last to every replicate
+    /// The [analysis] table (config/analysis.hpp): how the reduction tests the results. Not
+    /// part of any replicate's identity.
+    AnalysisSpec analysis;
 };
 
 /// Reads and validates a sweep file, then applies `--set key=value` overrides.
@@ -59,6 +63,10 @@ Sweep load_sweep(const std::string& path, const std::vector<std::string>& overri
 /// As load_sweep, from text already in memory; `name` is used in messages.
 Sweep parse_sweep(const std::string& text, const std::string& name,
                   const std::vector<std::string>& overrides = {});
+
+/// The [analysis] table of the sweep file at `path` (a whole sweep file, or one with only an
+/// [analysis] table): sp_reduce --analysis. ConfigError naming the file, line and key.
+AnalysisSpec load_analysis(const std::string& path);
 
 /// The embedded default sweep (sweeps/quick.toml compiled into sp).
 const char* embedded_quick_toml();

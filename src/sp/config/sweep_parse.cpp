@@ -307,6 +307,7 @@ Sweep parse_sweep(const std::string& text, const std::string& name,
     }
     toml::table base = root;
     base.erase("sweep");
+    base.erase("analysis"); // read below: no part of the experiment
     r.walk(base, "", [&](const Field& f, Value v, const Source& where) {
         f.set(s.base, v);
         s.base_sources[f.key] = where;
@@ -320,6 +321,7 @@ Sweep parse_sweep(const std::string& text, const std::string& name,
         }
     }
     check_axis_overlap(r, s);
+    read_analysis(r, root, overrides, s.axes, s.analysis);
     apply_overrides(r, overrides, s);
     diag.throw_if_any();
     return s;

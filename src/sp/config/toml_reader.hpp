@@ -139,7 +139,7 @@ class Reader {
             }
             std::vector<std::string> known = field_keys();
             known.insert(known.end(), tables.begin(), tables.end());
-            if (prefix.empty()) known.emplace_back("sweep");
+            if (prefix.empty()) known.insert(known.end(), {"sweep", "analysis"});
             unknown(where, key, known);
         }
     }
@@ -199,6 +199,11 @@ class Reader {
 
 /// Reads the [sweep] table (name, description, seed, seeds, axes, variants) into `s`.
 void read_sweep_table(Reader& r, const toml::table& t, Sweep& s);
+
+/// Reads root's [analysis] table (analysis.cpp), then the `--set analysis.KEY=VALUE` arguments
+/// among `overrides` (apply_overrides skips those); contrasts are checked against `axes`.
+void read_analysis(Reader& r, const toml::table& root, const std::vector<std::string>& overrides,
+                   const std::vector<Axis>& axes, AnalysisSpec& a);
 
 /// Applies `--set key=value` arguments to `s`, reporting problems at the argument.
 void apply_overrides(Reader& r, const std::vector<std::string>& overrides, Sweep& s);

@@ -170,7 +170,11 @@ std::string source_fingerprint(const std::string& dir, const std::string& exclud
         for (const fs::directory_entry& e : fs::recursive_directory_iterator(dir, options)) {
             if (!e.is_regular_file()) continue;
             const std::string rel = e.path().lexically_relative(dir).generic_string();
-            if (!excluded.empty() && (rel == excluded || rel == excluded + ".tmp")) continue;
+            // The cache and its writers' temporaries (io/atomic.hpp: "<cache>.tmp.<pid>.<random>").
+            if (!excluded.empty() && (rel == excluded || rel == excluded + ".tmp" ||
+                                      rel.rfind(excluded + ".tmp.", 0) == 0)) {
+                continue;
+            }
             // stat's nanosecond mtime: std::filesystem's clock epoch is implementation-defined.
             struct stat st {};
             if (::stat(e.path().c_str(), &st) != 0) continue; // vanished while listing

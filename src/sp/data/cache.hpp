@@ -43,7 +43,7 @@ struct CacheInfo {
 };
 
 /// SHA-256 hex of the sorted lines "relative/path<TAB>size<TAB>mtime_ns" of every regular file
-/// under `dir` (recursively, following symbolic links), except `exclude` (and `exclude`.tmp) when
+/// under `dir` (recursively, following symbolic links), except `exclude` (and `exclude`.tmp*) when
 /// it lies inside `dir`: a cheap stand-in for a checksum of the contents, which changes when a
 /// file is added, removed, resized or rewritten. Throws DataError if `dir` is not a directory.
 std::string source_fingerprint(const std::string& dir, const std::string& exclude = "");

@@ -9,8 +9,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <utility>
 
 namespace sp::io {
@@ -32,10 +35,56 @@ void drop_world_write(const std::string& path) {
     }
 }
 
-void remove_stale(const std::string& temp) {
-    if (::unlink(temp.c_str()) != 0 && errno != ENOENT) {
-        throw IoError::system(temp, "cannot remove stale temporary file", errno);
+// As drop_world_write, on the descriptor just created (no second lookup by name).
+void drop_world_write(int fd, const std::string& path) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) throw IoError::system(path, "cannot stat", errno);
+    if ((st.st_mode & S_IWOTH) != 0 &&
+        ::fchmod(fd, (st.st_mode & 07777U) & ~static_cast<mode_t>(S_IWOTH)) != 0) {
+        throw IoError::system(path, "cannot set permissions", errno);
     }
+}
+
+// 64 random bits for temporary names. Seeded per thread from the system's entropy: the pid in
+// the name separates processes (a forked child inherits its parent's generator state), the
+// random part separates threads and, with O_EXCL, any remaining collision is retried.
+std::uint64_t name_bits() {
+    thread_local std::mt19937_64 gen = [] {
+        std::random_device rd;
+        const std::uint64_t hi = rd();
+        return std::mt19937_64((hi << 32U) ^ rd() ^ static_cast<std::uint64_t>(::getpid()));
+    }();
+    return gen();
+}
+
+struct TempFile {
+    std::string name;
+    int fd = -1;
+};
+
+// Creates "<path>.tmp.<pid>.<random>" exclusively and returns it open for writing.
+TempFile create_unique(const std::string& path) {
+    make_directories(parent_dir(path));
+    for (int attempt = 0; attempt < 64; ++attempt) {
+        char suffix[48];
+        std::snprintf(suffix, sizeof suffix, "%ld.%016llx", static_cast<long>(::getpid()),
+                      static_cast<unsigned long long>(name_bits()));
+        TempFile t{temp_prefix_for(path) + suffix, -1};
+        t.fd = ::open(t.name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (t.fd < 0) {
+            if (errno == EEXIST) continue;
+            throw IoError::system(t.name, "cannot create", errno);
+        }
+        try {
+            drop_world_write(t.fd, t.name);
+        } catch (...) {
+            ::close(t.fd);
+            ::unlink(t.name.c_str());
+            throw;
+        }
+        return t;
+    }
+    throw IoError(path + ": cannot create a temporary file with a unique name beside it");
 }
 
 void fsync_directory(const std::string& dir) {
@@ -71,7 +120,17 @@ void write_all(int fd, std::string_view bytes, const std::string& path) {
 
 } // namespace
 
-std::string temp_path_for(const std::string& path) { return path + ".tmp"; }
+std::string temp_prefix_for(const std::string& path) { return path + ".tmp."; }
+
+std::string create_temp_for(const std::string& path) {
+    TempFile t = create_unique(path);
+    if (::close(t.fd) != 0) {
+        const int err = errno;
+        ::unlink(t.name.c_str());
+        throw IoError::system(t.name, "cannot close", err);
+    }
+    return t.name;
+}
 
 void make_directories(const std::string& dir) {
     if (dir.empty()) return;
@@ -116,42 +175,37 @@ void publish_file(const std::string& temp, const std::string& path) {
 }
 
 void write_file_atomic(const std::string& path, std::string_view bytes) {
-    make_directories(parent_dir(path));
-    const std::string temp = temp_path_for(path);
-    remove_stale(temp);
-    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0) throw IoError::system(temp, "cannot create", errno);
+    TempFile t = create_unique(path);
     try {
-        drop_world_write(temp);
-        write_all(fd, bytes, temp);
-        if (::fsync(fd) != 0) throw IoError::system(temp, "cannot fsync", errno);
-        const int rc = ::close(fd);
-        fd = -1;
-        if (rc != 0) throw IoError::system(temp, "cannot close", errno);
-        rename_durably(temp, path);
+        write_all(t.fd, bytes, t.name);
+        if (::fsync(t.fd) != 0) throw IoError::system(t.name, "cannot fsync", errno);
+        const int rc = ::close(t.fd);
+        t.fd = -1;
+        if (rc != 0) throw IoError::system(t.name, "cannot close", errno);
+        rename_durably(t.name, path);
     } catch (...) {
-        if (fd >= 0) ::close(fd);
-        ::unlink(temp.c_str());
+        if (t.fd >= 0) ::close(t.fd);
+        ::unlink(t.name.c_str());
         throw;
     }
 }
 
 // ---- AtomicH5File ---------------------------------------------------------------------------
 
-AtomicH5File::AtomicH5File(std::string path) : path_(std::move(path)), temp_(temp_path_for(path_)) {
-    make_directories(parent_dir(path_));
-    remove_stale(temp_);
-    h5::detail::quiet();
-    const h5::Handle fapl = h5::detail::file_access_plist(temp_, true);
-    // Strong close: commit() must know that every object is closed and the file complete on
-    // disk before it renames, even if the caller still holds a Group or Dataset.
-    h5::detail::check(H5Pset_fclose_degree(fapl.id(), H5F_CLOSE_STRONG), temp_,
-                      "cannot set property");
-    const hid_t id = H5Fcreate(temp_.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl.id());
-    if (id < 0) h5::detail::fail(temp_, "cannot create HDF5 file");
-    file_ = h5::File(h5::Handle(id, h5::HandleKind::file), temp_);
+AtomicH5File::AtomicH5File(std::string path)
+    : path_(std::move(path)), temp_(create_temp_for(path_)) {
+    // The empty file made exclusively above reserves the unique name; HDF5 then creates its file
+    // over it (H5F_ACC_TRUNC on a name only this writer uses).
     try {
-        drop_world_write(temp_);
+        h5::detail::quiet();
+        const h5::Handle fapl = h5::detail::file_access_plist(temp_, true);
+        // Strong close: commit() must know that every object is closed and the file complete on
+        // disk before it renames, even if the caller still holds a Group or Dataset.
+        h5::detail::check(H5Pset_fclose_degree(fapl.id(), H5F_CLOSE_STRONG), temp_,
+                          "cannot set property");
+        const hid_t id = H5Fcreate(temp_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id());
+        if (id < 0) h5::detail::fail(temp_, "cannot create HDF5 file");
+        file_ = h5::File(h5::Handle(id, h5::HandleKind::file), temp_);
     } catch (...) {
         file_ = h5::File();
         ::unlink(temp_.c_str());

@@ -413,30 +413,39 @@ void Handle::close_quietly() noexcept {
 
 bool Location::exists(const std::string& path) const {
     const std::string full = detail::join_path(path_, path);
+    const hid_t lapl = detail::link_access();
     std::string prefix;
     // H5Lexists fails (rather than answering false) when an intermediate link is missing, so
-    // walk the path one component at a time.
+    // walk the path one component at a time; each link's type is checked on the way, so an
+    // external link is refused (ReadPolicy) before anything behind it is opened.
     for (const std::string& part : split(full, '/')) {
         if (part.empty()) continue;
         prefix += "/" + part;
-        const htri_t r = H5Lexists(id(), prefix.c_str(), H5P_DEFAULT);
+        const htri_t r = H5Lexists(id(), prefix.c_str(), lapl);
         if (r <= 0) {
+            detail::throw_if_link_refused(file_ + ": " + prefix);
             H5Eclear2(H5E_DEFAULT);
             return false;
         }
+        detail::check_link(id(), prefix, file_);
     }
     if (prefix.empty()) return true;
-    const htri_t r = H5Oexists_by_name(id(), prefix.c_str(), H5P_DEFAULT);
-    if (r < 0) H5Eclear2(H5E_DEFAULT);
+    // A soft link may still lead through an external link elsewhere in the file: the link
+    // access list's callback refuses that traversal.
+    const htri_t r = H5Oexists_by_name(id(), prefix.c_str(), lapl);
+    if (r < 0) {
+        detail::throw_if_link_refused(file_ + ": " + prefix);
+        H5Eclear2(H5E_DEFAULT);
+    }
     return r > 0;
 }
 
 ObjectType Location::object_type(const std::string& path) const {
     if (!exists(path)) return ObjectType::none;
     const std::string full = detail::join_path(path_, path);
-    const Handle obj(
-        check(H5Oopen(id(), full.c_str(), H5P_DEFAULT), where(path), "cannot open object"),
-        HandleKind::object);
+    const hid_t oid = H5Oopen(id(), full.c_str(), detail::link_access());
+    if (oid < 0) detail::throw_if_link_refused(where(path));
+    const Handle obj(check(oid, where(path), "cannot open object"), HandleKind::object);
     switch (H5Iget_type(obj.id())) {
     case H5I_GROUP:
         return ObjectType::group;
@@ -511,6 +520,7 @@ Dataset Location::open_dataset(const std::string& path) const {
     if (type != ObjectType::dataset) throw IoError(w + ": not a dataset");
     Handle d(check(H5Dopen2(id(), full.c_str(), H5P_DEFAULT), w, "cannot open dataset"),
              HandleKind::dataset);
+    detail::check_storage(d.id(), w);
     return Dataset(std::move(d), file_, full);
 }
 

@@ -27,6 +27,16 @@
 /// the found dtype/shape. Every failed HDF5 call throws IoError carrying HDF5's error stack;
 /// HDF5's own printing to stderr is switched off. Destructors never throw: a failed close is
 /// logged with sp::log::warn.
+///
+/// Files from elsewhere (ReadPolicy): every path looked up (exists, object_type, open_*, read*)
+/// is checked link by link. An external link (or a user-defined link) is refused with an
+/// IoError naming the file and the link, and so is a soft link whose target crosses one; a
+/// virtual dataset or one with external storage is refused when opened. Soft and hard links
+/// stay inside the file and are followed. Before any read allocates, its declared extent is
+/// checked against the memory available (or ReadPolicy::max_read_bytes): a larger read is an
+/// IoError naming the dataset or attribute, its shape and the bytes it would need.
+///
+///     h5::set_read_policy({/*allow_external=*/true});   // e.g. sp_analyze --allow-external-links
 
 #include <cstdint>
 #include <limits>
@@ -332,5 +342,24 @@ class Dataset : public Object {
 
 /// Whether `path` is an existing, readable HDF5 file (false for a missing or other file).
 bool is_hdf5_file(const std::string& path);
+
+/// What reads accept from a file that may come from elsewhere. Process-wide (set once in main).
+struct ReadPolicy {
+    /// Follow external links, and read virtual datasets and datasets stored in external files:
+    /// all three make sp read files the user never named. Default: refused (IoError).
+    bool allow_external = false;
+    /// The largest single read, in bytes of memory. 0 (default): reads under 64 MiB always
+    /// proceed, larger ones must fit in available_memory() at the time of the read.
+    std::uint64_t max_read_bytes = 0;
+};
+
+/// Sets the process-wide ReadPolicy (thread-safe).
+void set_read_policy(const ReadPolicy& policy);
+/// The current ReadPolicy.
+ReadPolicy read_policy();
+/// Bytes this process can still allocate: /proc/meminfo MemAvailable, capped by the cgroup's
+/// memory limit minus its usage (v2 memory.max, v1 memory.limit_in_bytes) and by RLIMIT_AS;
+/// free physical memory where /proc/meminfo is missing.
+std::uint64_t available_memory();
 
 } // namespace sp::h5

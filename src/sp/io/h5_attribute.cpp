@@ -139,6 +139,8 @@ std::vector<T> Object::read_attribute_ranked(const std::string& name, std::size_
         throw IoError(w + ": shape is " + to_string(shape) + ", expected " +
                       (rank == 0 ? "a scalar" : "a 1-D array"));
     }
+    detail::check_read_size(w, shape, detail::memory_bytes_per_element(dtype_of<T>(), type.id()),
+                            to_string(dtype_of<T>()));
     std::vector<T> out(element_count(shape));
     if (out.empty()) return out;
     if constexpr (std::is_same_v<T, std::string>) {

@@ -60,6 +60,19 @@ std::string expected_to_string(const Shape& shape) {
 
 Shape zeros(std::size_t rank) { return Shape(rank, 0); }
 
+// Refuses (IoError) a read of `count` elements of `dataset` that does not fit in memory, before
+// anything is allocated (ReadPolicy).
+void check_read_size(const Dataset& dataset, const Shape& count, Dtype dtype) {
+    const std::string w = dataset.file_name() + ": " + dataset.path();
+    Handle stored;
+    if (dtype == Dtype::string) {
+        stored =
+            Handle(check(H5Dget_type(dataset.id()), w, "cannot read dtype"), HandleKind::datatype);
+    }
+    detail::check_read_size(w, count, detail::memory_bytes_per_element(dtype, stored.id()),
+                            to_string(dtype));
+}
+
 } // namespace
 
 // ---- creation -------------------------------------------------------------------------------
@@ -158,6 +171,7 @@ template <class T> Array<T> Location::read_array(const std::string& path) const 
     ds.check_dtype(dtype_of<T>());
     Array<T> out;
     out.shape = ds.shape();
+    check_read_size(ds, out.shape, dtype_of<T>());
     out.data.resize(element_count(out.shape));
     ds.read_block(dtype_of<T>(), zeros(out.shape.size()), out.shape, out.data.data());
     return out;
@@ -176,6 +190,7 @@ std::vector<T> Location::read(const std::string& path, const Shape& expected) co
         throw IoError(ds.where() + ": shape is " + to_string(shape) + ", expected " +
                       expected_to_string(expected));
     }
+    check_read_size(ds, shape, dtype_of<T>());
     std::vector<T> out(element_count(shape));
     ds.read_block(dtype_of<T>(), zeros(shape.size()), shape, out.data());
     return out;
@@ -354,6 +369,7 @@ template <class T> void Dataset::write_rows(std::uint64_t first_row, const std::
 template <class T> std::vector<T> Dataset::read() const {
     check_dtype(dtype_of<T>());
     const Shape s = shape();
+    check_read_size(*this, s, dtype_of<T>());
     std::vector<T> out(element_count(s));
     read_block(dtype_of<T>(), zeros(s.size()), s, out.data());
     return out;
@@ -370,6 +386,7 @@ std::vector<T> Dataset::read_rows(std::uint64_t first_row, std::uint64_t count) 
                       std::to_string(s[0]) + " rows");
     }
     s[0] = count;
+    check_read_size(*this, s, dtype_of<T>());
     Shape offset = zeros(s.size());
     offset[0] = first_row;
     std::vector<T> out(element_count(s));

@@ -58,6 +58,28 @@ Handle file_access_plist(const std::string& where, bool for_writing);
 
 std::vector<hsize_t> to_hsize(const Shape& shape);
 
+// ---- files from elsewhere (h5_policy.cpp; see ReadPolicy) ----
+
+/// The link access property list every lookup uses: its external-link callback refuses the
+/// traversal unless ReadPolicy::allow_external, noting what was refused for
+/// throw_if_link_refused. Created once, never closed.
+hid_t link_access();
+/// Throws IoError("<where>: ... external link to FILE:OBJECT ...") if the last failed lookup on
+/// this thread failed because link_access() refused an external link (then forgets it).
+void throw_if_link_refused(const std::string& where);
+/// Throws IoError naming `file` and `path` if the link `path` (absolute, existing) of `loc` is
+/// an external or user-defined link and the policy refuses them.
+void check_link(hid_t loc, const std::string& path, const std::string& file);
+/// Throws IoError naming `where` if dataset `dataset` is virtual or stored in external files and
+/// the policy refuses them.
+void check_storage(hid_t dataset, const std::string& where);
+/// Throws IoError naming `where`, `shape` and `dtype_name` if reading `shape` elements of
+/// `bytes_per_element` bytes of memory each exceeds what the policy allows.
+void check_read_size(const std::string& where, const Shape& shape, std::uint64_t bytes_per_element,
+                     const std::string& dtype_name);
+/// Bytes of memory one element of `stored_type` takes when sp reads it as `dtype`.
+std::uint64_t memory_bytes_per_element(Dtype dtype, hid_t stored_type);
+
 /// Reads strings from a dataset (`is_dataset`) or attribute `obj` whose file type is
 /// `stored_type`, selected by `mem_space`/`file_space` (H5S_ALL for attributes), into `out`.
 void read_strings(hid_t obj, bool is_dataset, hid_t stored_type, hid_t mem_space, hid_t file_space,

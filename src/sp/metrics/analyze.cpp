@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -16,15 +17,29 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-void add_cosine_scalars(Analysis& a, const std::string& set, const CosineSetStats& s) {
-    const std::string p = "cosine_" + set + "_";
+// Every statistic of every set for the penultimate features; for another feature set (a
+// `prefix`) a few (measures.md): the full statistics stay in its /metrics/features group.
+void add_cosine_scalars(Analysis& a, const std::string& set, const CosineSetStats& s,
+                        const std::string& prefix = "") {
+    const std::string p = prefix + "cosine_" + set + "_";
     const std::pair<const char*, double> values[] = {
         {"mean", s.mean}, {"std", s.std}, {"min", s.min}, {"max", s.max},
         {"q25", s.q25},   {"q50", s.q50}, {"q75", s.q75}};
     for (const auto& [name, v] : values) {
+        const bool brief = set == "all" || set == "full"
+                               ? std::string(name) == "mean" || std::string(name) == "std"
+                               : std::string(name) == "mean";
+        if (!prefix.empty() && !brief) continue;
         a.scalars[p + name] = v;
         if (s.count == 0) a.undefined[p + name] = "no pairs in the " + set + " set";
     }
+}
+
+void add_cosine_scalars(Analysis& a, const CosineStats& c, const std::string& prefix = "") {
+    add_cosine_scalars(a, "all", c.all, prefix);
+    add_cosine_scalars(a, "within", c.within, prefix);
+    add_cosine_scalars(a, "between", c.between, prefix);
+    if (c.has_full) add_cosine_scalars(a, "full", c.full, prefix);
 }
 
 /// Silhouettes and Davies-Bouldin of one space; a metric sklearn refuses (fewer than 2 or more
@@ -57,6 +72,29 @@ SpaceClusters space_clusters(Analysis& a, const std::string& space, const float*
     return out;
 }
 
+void check_finite(const std::string& what, const float* x, std::int64_t n, std::int64_t d) {
+    const auto count = static_cast<std::size_t>(n * d);
+    for (std::size_t i = 0; i < count; ++i) {
+        if (!std::isfinite(x[i]))
+            throw DataError("analysis: " + what + " hold a non-finite value at row " +
+                            std::to_string(i / static_cast<std::size_t>(d)) + ", column " +
+                            std::to_string(i % static_cast<std::size_t>(d)));
+    }
+}
+
+void check_feature_sets(const AnalysisInput& in) {
+    std::map<std::string, std::string> prefixes;
+    for (const FeatureSetInput& f : in.feature_sets) {
+        if (f.d < 1 || f.x == nullptr)
+            throw DataError("analysis: feature set '" + f.name + "' must be N x D with D >= 1");
+        const auto [it, fresh] = prefixes.emplace(feature_scalar_prefix(f.name), f.name);
+        if (!fresh)
+            throw DataError("analysis: feature sets '" + it->second + "' and '" + f.name +
+                            "' would share the scalar names " + it->first + "*");
+        check_finite("feature set '" + f.name + "'", f.x, in.n, f.d);
+    }
+}
+
 void check_input(const AnalysisInput& in) {
     if (in.n < 1 || in.d < 1)
         throw DataError("analysis: embeddings must be N x D with N, D >= 1, got " +
@@ -65,13 +103,7 @@ void check_input(const AnalysisInput& in) {
         throw DataError("analysis: classes must be >= 1, got " + std::to_string(in.classes));
     if (in.embeddings == nullptr || in.labels == nullptr)
         throw DataError("analysis: embeddings and labels are required");
-    const auto count = static_cast<std::size_t>(in.n * in.d);
-    for (std::size_t i = 0; i < count; ++i) {
-        if (!std::isfinite(in.embeddings[i]))
-            throw DataError("analysis: embeddings hold a non-finite value at row " +
-                            std::to_string(i / static_cast<std::size_t>(in.d)) + ", column " +
-                            std::to_string(i % static_cast<std::size_t>(in.d)));
-    }
+    check_finite("embeddings", in.embeddings, in.n, in.d);
     for (std::int64_t i = 0; i < in.n; ++i) {
         if (in.labels[i] < 0 || in.labels[i] >= in.classes)
             throw DataError("analysis: label " + std::to_string(in.labels[i]) + " of sample " +
@@ -81,6 +113,14 @@ void check_input(const AnalysisInput& in) {
 }
 
 } // namespace
+
+std::string feature_scalar_prefix(const std::string& name) {
+    std::string prefix = name;
+    for (char& c : prefix) {
+        if (std::isalnum(static_cast<unsigned char>(c)) == 0) c = '_';
+    }
+    return prefix + "_";
+}
 
 AnalysisInput analysis_input(std::int64_t n, std::int64_t d, std::int64_t classes,
                              const std::vector<float>& embeddings,
@@ -103,6 +143,7 @@ AnalysisInput analysis_input(std::int64_t n, std::int64_t d, std::int64_t classe
 Analysis analyze(const AnalysisInput& in, const MetricsConfig& cfg, std::uint64_t tsne_seed,
                  int threads) {
     check_input(in);
+    check_feature_sets(in);
     const auto t0 = std::chrono::steady_clock::now();
     detail::TorchThreads scope(threads);
     torch::NoGradGuard no_grad;
@@ -115,10 +156,13 @@ Analysis analyze(const AnalysisInput& in, const MetricsConfig& cfg, std::uint64_
     co.bins = cfg.cosine_bins;
     co.full_matrix = cfg.cosine_full_matrix;
     a.cosine = cosine_statistics(in.embeddings, in.n, in.d, in.labels, in.classes, co);
-    add_cosine_scalars(a, "all", a.cosine.all);
-    add_cosine_scalars(a, "within", a.cosine.within);
-    add_cosine_scalars(a, "between", a.cosine.between);
-    if (a.cosine.has_full) add_cosine_scalars(a, "full", a.cosine.full);
+    add_cosine_scalars(a, a.cosine);
+    for (const FeatureSetInput& f : in.feature_sets) {
+        FeatureSetCosine& fc = a.features[f.name];
+        fc.d = f.d;
+        fc.cosine = cosine_statistics(f.x, in.n, f.d, in.labels, in.classes, co);
+        add_cosine_scalars(a, fc.cosine, feature_scalar_prefix(f.name));
+    }
 
     if (cfg.tsne.enabled) {
         TsneOptions to;
@@ -127,6 +171,7 @@ Analysis analyze(const AnalysisInput& in, const MetricsConfig& cfg, std::uint64_
         to.method = cfg.tsne.method;
         to.theta = cfg.tsne.theta;
         to.seed = cfg.tsne.seed >= 0 ? static_cast<std::uint64_t>(cfg.tsne.seed) : tsne_seed;
+        to.compat = cfg.tsne.compat == "sklearn" ? TsneCompat::sklearn : TsneCompat::sp;
         a.tsne_options = to;
         try {
             a.tsne = tsne(in.embeddings, in.n, in.d, to);
@@ -205,6 +250,18 @@ void write_set(h5::Group& cosine, const std::string& name, const CosineSetStats&
     g.write_attribute("q75", s.q75);
 }
 
+void write_cosine(h5::Group& parent, const CosineStats& c, std::int64_t classes) {
+    h5::Group cosine = parent.create_group("cosine");
+    cosine.write_attribute("bins", c.bins);
+    cosine.write_attribute("quantile_resolution", c.quantile_resolution);
+    write_set(cosine, "all", c.all);
+    write_set(cosine, "within", c.within);
+    write_set(cosine, "between", c.between);
+    if (c.has_full) write_set(cosine, "full", c.full);
+    const auto k = static_cast<std::uint64_t>(classes);
+    cosine.write<double>("class_means", c.class_means_cosine, {k, k});
+}
+
 void write_silhouette(h5::Group& parent, const std::string& name, const Silhouette& s) {
     h5::Group g = parent.create_group(name);
     g.write_attribute("mean", s.mean);
@@ -229,15 +286,16 @@ void write_analysis(h5::Location& file, const Analysis& a, int compression,
     h5::Group undefined = m.create_group("undefined");
     for (const auto& [name, why] : a.undefined) undefined.write_attribute(name, why);
 
-    h5::Group cosine = m.create_group("cosine");
-    cosine.write_attribute("bins", a.cosine.bins);
-    cosine.write_attribute("quantile_resolution", a.cosine.quantile_resolution);
-    write_set(cosine, "all", a.cosine.all);
-    write_set(cosine, "within", a.cosine.within);
-    write_set(cosine, "between", a.cosine.between);
-    if (a.cosine.has_full) write_set(cosine, "full", a.cosine.full);
-    const auto k = static_cast<std::uint64_t>(a.classes);
-    cosine.write<double>("class_means", a.cosine.class_means_cosine, {k, k});
+    write_cosine(m, a.cosine, a.classes);
+    if (!a.features.empty()) {
+        h5::Group features = m.create_group("features");
+        for (const auto& [name, f] : a.features) {
+            h5::Group g = features.create_group(name);
+            g.write_attribute("d", f.d);
+            g.write_attribute("scalar_prefix", feature_scalar_prefix(name));
+            write_cosine(g, f.cosine, a.classes);
+        }
+    }
 
     h5::Group sil = m.create_group("silhouette");
     for (const auto& [space, c] : a.spaces) {
@@ -287,6 +345,21 @@ CosineSetStats read_set(const h5::Group& cosine, const std::string& name) {
     return s;
 }
 
+CosineStats read_cosine(const h5::Group& parent, std::int64_t classes) {
+    const h5::Group cosine = parent.open_group("cosine");
+    CosineStats c;
+    c.bins = cosine.read_attribute<std::int64_t>("bins");
+    c.quantile_resolution = cosine.read_attribute<double>("quantile_resolution");
+    c.classes = classes;
+    c.all = read_set(cosine, "all");
+    c.within = read_set(cosine, "within");
+    c.between = read_set(cosine, "between");
+    c.has_full = cosine.exists("full");
+    if (c.has_full) c.full = read_set(cosine, "full");
+    c.class_means_cosine = cosine.read<double>("class_means", {h5::kAnyDim, h5::kAnyDim});
+    return c;
+}
+
 std::optional<Silhouette> read_silhouette(const h5::Group& space, const std::string& name) {
     if (!space.exists(name)) return std::nullopt;
     const h5::Group g = space.open_group(name);
@@ -313,16 +386,16 @@ Analysis read_analysis(const h5::Location& file, const std::string& path) {
     for (const std::string& name : undefined.attribute_names())
         a.undefined[name] = undefined.read_attribute<std::string>(name);
 
-    const h5::Group cosine = m.open_group("cosine");
-    a.cosine.bins = cosine.read_attribute<std::int64_t>("bins");
-    a.cosine.quantile_resolution = cosine.read_attribute<double>("quantile_resolution");
-    a.cosine.classes = a.classes;
-    a.cosine.all = read_set(cosine, "all");
-    a.cosine.within = read_set(cosine, "within");
-    a.cosine.between = read_set(cosine, "between");
-    a.cosine.has_full = cosine.exists("full");
-    if (a.cosine.has_full) a.cosine.full = read_set(cosine, "full");
-    a.cosine.class_means_cosine = cosine.read<double>("class_means", {h5::kAnyDim, h5::kAnyDim});
+    a.cosine = read_cosine(m, a.classes);
+    if (m.exists("features")) {
+        const h5::Group features = m.open_group("features");
+        for (const std::string& name : features.links()) {
+            const h5::Group g = features.open_group(name);
+            FeatureSetCosine& f = a.features[name];
+            f.d = g.read_attribute<std::int64_t>("d");
+            f.cosine = read_cosine(g, a.classes);
+        }
+    }
 
     const h5::Group sil = m.open_group("silhouette");
     for (const std::string& space : sil.links()) {

@@ -26,7 +26,16 @@
 
 namespace sp {
 
-/// Embeddings, labels and (optionally) the final layer's class vectors. Not owned.
+/// Another feature set of the same N images (an extra layer, `model.extra_layers`): only the
+/// cosine statistics are computed on it. Not owned.
+struct FeatureSetInput {
+    std::string name;         ///< as declared: "layer4.1.conv2:flatten", "notebook:layer4.1.conv2"
+    std::int64_t d = 0;       ///< width of a row
+    const float* x = nullptr; ///< n x d row-major
+};
+
+/// Embeddings, labels and (optionally) the final layer's class vectors and more feature sets.
+/// Not owned.
 struct AnalysisInput {
     std::int64_t n = 0;
     std::int64_t d = 0;
@@ -35,6 +44,7 @@ struct AnalysisInput {
     const std::int64_t* labels = nullptr; ///< n values in [0, classes)
     const float* class_vectors = nullptr; ///< classes x class_vector_dim, or null
     std::int64_t class_vector_dim = 0;
+    std::vector<FeatureSetInput> feature_sets; ///< distinct names; cosine statistics only
 };
 
 /// A view of owned embeddings (n x d), labels (n) and class vectors (classes x
@@ -52,11 +62,25 @@ struct SpaceClusters {
     std::optional<double> davies_bouldin;
 };
 
+/// The cosine statistics of one extra feature set (/metrics/features/<name>).
+struct FeatureSetCosine {
+    std::int64_t d = 0;
+    CosineStats cosine;
+};
+
+/// The prefix of a feature set's scalars in /metrics/scalars: its name with every character
+/// other than a letter or digit replaced by '_', then '_' ("layer4.1.conv2:flatten" ->
+/// "layer4_1_conv2_flatten_"); its scalars are that prefix + the penultimate features' names
+/// ("layer4_1_conv2_flatten_cosine_all_mean").
+std::string feature_scalar_prefix(const std::string& name);
+
 struct Analysis {
     std::int64_t n = 0;
     std::int64_t d = 0;
     std::int64_t classes = 0;
     CosineStats cosine;
+    /// Cosine statistics of the extra feature sets (AnalysisInput::feature_sets), by name.
+    std::map<std::string, FeatureSetCosine> features;
     std::map<std::string, SpaceClusters> spaces; ///< by space name
     std::optional<TsneResult> tsne;
     TsneOptions tsne_options;
@@ -69,8 +93,10 @@ struct Analysis {
     double seconds = 0.0;
 };
 
-/// Computes every metric `cfg` asks for. `tsne_seed` is used unless cfg.tsne.seed >= 0;
-/// `threads` > 0 sets LibTorch's intra-op threads for the call. Throws DataError on bad input.
+/// Computes every metric `cfg` asks for, and the cosine statistics (same bins and full-matrix
+/// option) of each feature set. `tsne_seed` is used unless cfg.tsne.seed >= 0; `threads` > 0
+/// sets LibTorch's intra-op threads for the call. Throws DataError on bad input (also two
+/// feature sets whose scalar prefixes coincide).
 Analysis analyze(const AnalysisInput& in, const MetricsConfig& cfg, std::uint64_t tsne_seed,
                  int threads);
 

@@ -76,6 +76,13 @@ void check_options(const TsneOptions& opt) {
         throw ConfigError("tsne: unknown method");
     if (opt.init != TsneInit::pca && opt.init != TsneInit::random)
         throw ConfigError("tsne: unknown init");
+    if (opt.compat != TsneCompat::sp && opt.compat != TsneCompat::sklearn)
+        throw ConfigError("tsne: unknown compat");
+    if (opt.iterations_without_progress < 0)
+        throw ConfigError("tsne: iterations_without_progress must be >= 0, got " +
+                          std::to_string(opt.iterations_without_progress));
+    if (!(opt.min_grad_norm >= 0.0))
+        throw ConfigError("tsne: min_grad_norm must be >= 0, got " + str(opt.min_grad_norm));
 }
 
 /// Squared euclidean distance in double, over 4 interleaved partial sums (independent chains the
@@ -201,11 +208,21 @@ void binary_search_row(const float* sqd, std::int64_t k, double desired_entropy,
     }
 }
 
-TsneAffinities affinities(const float* x, std::int64_t n, std::int64_t d, double perplexity) {
+std::int64_t neighbour_count(double perplexity, std::int64_t n, TsneCompat compat) {
+    if (compat == TsneCompat::sklearn) {
+        // TSNE._fit: n_neighbors = min(n_samples - 1, int(3.0 * self.perplexity + 1)).
+        const auto k = static_cast<std::int64_t>(3.0 * perplexity + 1.0);
+        return std::min(n - 1, k);
+    }
+    const auto k3 = static_cast<std::int64_t>(std::floor(3.0 * perplexity));
+    return std::clamp<std::int64_t>(k3, 1, n - 1);
+}
+
+TsneAffinities affinities(const float* x, std::int64_t n, std::int64_t d, double perplexity,
+                          TsneCompat compat) {
     TsneAffinities a;
     a.n = n;
-    const auto k3 = static_cast<std::int64_t>(std::floor(3.0 * perplexity));
-    const std::int64_t k = std::clamp<std::int64_t>(k3, 1, n - 1);
+    const std::int64_t k = neighbour_count(perplexity, n, compat);
     a.neighbours = k;
     nearest_neighbours(x, n, d, k, a.knn_index, a.knn_sqdist);
 
@@ -307,7 +324,8 @@ void fill_noise(std::vector<double>& y, std::int64_t n, int c, std::uint64_t see
         y[static_cast<std::size_t>(2 * i + c)] = kInitStd * normal(rng);
 }
 
-std::vector<double> pca_init(const float* x, std::int64_t n, std::int64_t d, std::uint64_t seed) {
+std::vector<double> pca_init(const float* x, std::int64_t n, std::int64_t d, std::uint64_t seed,
+                             TsneCompat compat) {
     torch::NoGradGuard no_grad;
     const auto ud = static_cast<std::size_t>(d);
     // Column means in double, rows in order, columns split across threads.
@@ -356,6 +374,10 @@ std::vector<double> pca_init(const float* x, std::int64_t n, std::int64_t d, std
             }
         }
     });
+    // scikit-learn: pca.fit_transform(X).astype(np.float32) before the scaling.
+    if (compat == TsneCompat::sklearn) {
+        for (double& v : y) v = static_cast<double>(static_cast<float>(v));
+    }
     // svd_flip: the entry of largest magnitude (first such row) of each component is positive.
     double stds[2] = {0.0, 0.0};
     for (int c = 0; c < 2; ++c) {
@@ -389,6 +411,16 @@ std::vector<double> pca_init(const float* x, std::int64_t n, std::int64_t d, std
         const bool ok = col0_ok && stds[c] > 1e-12 * stds[0];
         if (!ok) {
             fill_noise(y, n, c, seed);
+            continue;
+        }
+        if (compat == TsneCompat::sklearn) {
+            // X_embedded / np.std(X_embedded[:, 0]) * 1e-4, in float32 throughout.
+            const auto sd = static_cast<float>(stds[0]);
+            const auto k_init = static_cast<float>(kInitStd);
+            for (std::int64_t i = 0; i < n; ++i) {
+                double& v = y[static_cast<std::size_t>(2 * i + c)];
+                v = static_cast<double>(static_cast<float>(v) / sd * k_init);
+            }
             continue;
         }
         const double scale = kInitStd / stds[0];
@@ -439,6 +471,35 @@ inline void attraction_row(const CompactP& p, const double* y, std::int64_t i, d
     fy = ay;
 }
 
+/// scikit-learn's Barnes-Hut error (compute_gradient_positive): sum over the nonzero P_ij of
+/// P'_ij log(max(P'_ij, FLT_MIN) / max(w_ij / z, FLT_MIN)), P' = exaggeration x P, with `z` the
+/// normaliser of the gradient. Rows summed in order.
+double sklearn_error(const CompactP& p, const double* y, std::int64_t n, double z,
+                     double exaggeration) {
+    constexpr double kTiny = std::numeric_limits<float>::min();
+    std::vector<double> rows(static_cast<std::size_t>(n), 0.0);
+    at::parallel_for(0, n, 256, [&](std::int64_t b, std::int64_t e) {
+        for (std::int64_t i = b; i < e; ++i) {
+            double s = 0.0;
+            const auto end =
+                static_cast<std::size_t>(p.row_offsets[static_cast<std::size_t>(i) + 1]);
+            for (auto t = static_cast<std::size_t>(p.row_offsets[static_cast<std::size_t>(i)]);
+                 t < end; ++t) {
+                const auto j = static_cast<std::size_t>(p.columns[t]);
+                const double dx = y[2 * i] - y[2 * j];
+                const double dy = y[2 * i + 1] - y[2 * j + 1];
+                const double q = 1.0 / (1.0 + dx * dx + dy * dy) / z;
+                const double pij = exaggeration * static_cast<double>(p.values[t]);
+                s += pij * std::log(std::max(pij, kTiny) / std::max(q, kTiny));
+            }
+            rows[static_cast<std::size_t>(i)] = s;
+        }
+    });
+    double total = 0.0;
+    for (const double r : rows) total += r;
+    return total;
+}
+
 double kl_divergence(const TsneAffinities& p, const double* y) {
     const double z = tsne_detail::exact_normaliser(y, p.n);
     std::vector<double> rows(static_cast<std::size_t>(p.n), 0.0);
@@ -466,13 +527,19 @@ double kl_divergence(const TsneAffinities& p, const double* y) {
 } // namespace
 
 TsneAffinities tsne_affinities(const float* x, std::int64_t n, std::int64_t d, double perplexity,
-                               int threads) {
+                               int threads, TsneCompat compat) {
     if (threads < 0)
         throw ConfigError("tsne: threads must be >= 0, got " + std::to_string(threads));
     check_data(x, n, d);
     check_perplexity(perplexity, n);
     detail::TorchThreads guard(threads);
-    return affinities(x, n, d, perplexity);
+    return affinities(x, n, d, perplexity, compat);
+}
+
+std::int64_t tsne_neighbours(double perplexity, std::int64_t n, TsneCompat compat) {
+    if (n < 2) throw DataError("tsne: need at least 2 points, got " + std::to_string(n));
+    check_perplexity(perplexity, n);
+    return neighbour_count(perplexity, n, compat);
 }
 
 double tsne_kl_divergence(const TsneAffinities& p, const float* y, int threads) {
@@ -494,16 +561,21 @@ TsneResult tsne(const float* x, std::int64_t n, std::int64_t d, const TsneOption
     check_perplexity(opt.perplexity, n);
     detail::TorchThreads guard(opt.threads);
 
-    TsneAffinities p = affinities(x, n, d, opt.perplexity);
+    TsneAffinities p = affinities(x, n, d, opt.perplexity, opt.compat);
     const auto un = static_cast<std::size_t>(n);
 
     std::vector<double> y;
     if (opt.init == TsneInit::pca) {
-        y = pca_init(x, n, d, opt.seed);
+        y = pca_init(x, n, d, opt.seed, opt.compat);
     } else {
         y.assign(2 * un, 0.0);
         fill_noise(y, n, 0, opt.seed);
         fill_noise(y, n, 1, opt.seed);
+    }
+    const bool sklearn = opt.compat == TsneCompat::sklearn;
+    // The sklearn mode keeps the map, update and gains in float32, as scikit-learn does.
+    if (sklearn) {
+        for (double& v : y) v = static_cast<double>(static_cast<float>(v));
     }
 
     const double lr = opt.learning_rate > 0.0
@@ -516,36 +588,72 @@ TsneResult tsne(const float* x, std::int64_t n, std::int64_t d, const TsneOption
     const CompactP cp = compact(p);
     tsne_detail::FftRepulsion fft;
 
+    // scikit-learn's learning rate (a quarter of sp's: its gradient carries the factor 4).
+    const auto lr_sklearn = static_cast<float>(lr / 4.0);
+    // The sklearn mode's stopping rule (_gradient_descent): state of the current stage.
+    constexpr std::int64_t kCheckEvery = 50; // TSNE._N_ITER_CHECK
+    std::int64_t second_stage = opt.exaggeration_iterations;
+    double best_error = std::numeric_limits<double>::max();
+    std::int64_t best_iter = 0;
+    std::vector<double> grad_sq(sklearn ? un : 0, 0.0);
+    std::int64_t ran = 0;
+
     for (std::int64_t it = 0; it < opt.iterations; ++it) {
-        const bool exaggerating = it < opt.exaggeration_iterations;
-        if (it == opt.exaggeration_iterations && it > 0) {
+        const bool exaggerating = it < second_stage;
+        if (it == second_stage) {
+            best_error = std::numeric_limits<double>::max();
+            best_iter = it;
+        }
+        if (it == second_stage && it > 0) {
             // scikit-learn starts its second stage with a fresh update and fresh gains.
             std::fill(update.begin(), update.end(), 0.0);
             std::fill(gains.begin(), gains.end(), 1.0);
         }
         const double exaggeration = exaggerating ? opt.early_exaggeration : 1.0;
         const double momentum = exaggerating ? 0.5 : 0.8;
+        const auto momentum_f = static_cast<float>(momentum);
         double z = 0.0;
         switch (opt.method) {
         case TsneMethod::exact:
             z = tsne_detail::repulsion_exact(y.data(), n, neg.data());
             break;
         case TsneMethod::barnes_hut:
-            z = tsne_detail::repulsion_barnes_hut(y.data(), n, opt.theta, neg.data());
+            z = sklearn
+                    ? tsne_detail::repulsion_barnes_hut_sklearn(y.data(), n, opt.theta, neg.data())
+                    : tsne_detail::repulsion_barnes_hut(y.data(), n, opt.theta, neg.data());
             break;
         case TsneMethod::fft:
             z = fft(y.data(), n, neg.data());
             break;
         }
         z = std::max(z, kEps);
+        const bool check = sklearn && (it + 1) % kCheckEvery == 0;
+        // scikit-learn's error is of the map the gradient was taken at: before the update.
+        const double error = check ? sklearn_error(cp, y.data(), n, z, exaggeration) : 0.0;
         // Attraction and update per point, into `next` (y is read by other points' rows).
         at::parallel_for(0, n, 256, [&](std::int64_t b, std::int64_t e) {
             for (std::int64_t i = b; i < e; ++i) {
                 double attr[2];
                 attraction_row(cp, y.data(), i, attr[0], attr[1]);
+                double sq = 0.0;
                 for (std::size_t c = 0; c < 2; ++c) {
                     const auto u = 2 * static_cast<std::size_t>(i) + c;
                     const double grad = exaggeration * attr[c] - neg[u] / z;
+                    if (sklearn) {
+                        // _gradient_descent's step in float32, on scikit-learn's gradient scale.
+                        const auto g = static_cast<float>(4.0 * grad);
+                        auto upd = static_cast<float>(update[u]);
+                        auto gain = static_cast<float>(gains[u]);
+                        gain = upd * g < 0.0F ? gain + 0.2F : gain * 0.8F;
+                        gain = std::max(gain, 0.01F);
+                        const float scaled = g * gain;
+                        upd = momentum_f * upd - lr_sklearn * scaled;
+                        gains[u] = gain;
+                        update[u] = upd;
+                        next[u] = static_cast<float>(static_cast<float>(y[u]) + upd);
+                        if (check) sq += static_cast<double>(scaled) * scaled;
+                        continue;
+                    }
                     // delta-bar-delta: grow the gain while the gradient keeps its sign against
                     // the update (scikit-learn's `update * grad < 0`).
                     gains[u] = update[u] * grad < 0.0 ? gains[u] + 0.2 : gains[u] * 0.8;
@@ -553,10 +661,34 @@ TsneResult tsne(const float* x, std::int64_t n, std::int64_t d, const TsneOption
                     update[u] = momentum * update[u] - lr * gains[u] * grad;
                     next[u] = y[u] + update[u];
                 }
+                if (check) grad_sq[static_cast<std::size_t>(i)] = sq;
             }
         });
         y.swap(next);
+        ran = it + 1;
+        if (!check) continue;
+        double norm = 0.0;
+        for (const double v : grad_sq) norm += v;
+        norm = std::sqrt(norm);
+        // The exaggeration stage's patience is its length (_EXPLORATION_N_ITER).
+        const std::int64_t patience =
+            exaggerating ? opt.exaggeration_iterations : opt.iterations_without_progress;
+        bool stop = false;
+        if (error < best_error) {
+            best_error = error;
+            best_iter = it;
+        } else if (it - best_iter > patience) {
+            stop = true;
+        }
+        if (norm <= opt.min_grad_norm) stop = true;
+        if (!stop) continue;
+        if (exaggerating) {
+            second_stage = it + 1; // the second stage starts at the next iteration
+        } else {
+            break;
+        }
     }
+    if (!sklearn) ran = opt.iterations;
     for (const double v : y) {
         if (!std::isfinite(static_cast<float>(v)))
             throw ConfigError("tsne: the map diverged (non-finite coordinate); lower the "
@@ -568,7 +700,8 @@ TsneResult tsne(const float* x, std::int64_t n, std::int64_t d, const TsneOption
     r.dims = 2;
     r.learning_rate = lr;
     r.neighbours = p.neighbours;
-    r.iterations = opt.iterations;
+    r.iterations = ran;
+    r.exaggeration_iterations = std::min(second_stage, ran);
     // The KL of the map as returned (float32), so that it can be checked from the output alone.
     r.embedding.resize(2 * un);
     for (std::size_t i = 0; i < 2 * un; ++i) {

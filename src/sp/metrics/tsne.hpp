@@ -8,7 +8,8 @@
 ///     // r.embedding: n x 2 floats, r.kl_divergence: exact KL(P || Q) of that map
 ///
 /// Algorithm:
-/// - Affinities on the exact k nearest neighbours, k = clamp(floor(3 * perplexity), 1, n - 1),
+/// - Affinities on the exact k nearest neighbours, k = clamp(floor(3 * perplexity), 1, n - 1)
+///   (scikit-learn's count in the sklearn mode below),
 ///   by squared euclidean distance (float32 products to shortlist k + 8 candidates per row, then
 ///   recomputed in double and ordered by (distance, index); O(rows x n) memory per block, never
 ///   n x n). Per point, a binary search for the precision whose conditional distribution has the
@@ -28,6 +29,39 @@
 ///   spectrum reused while the grid stays the same).
 ///   An iteration whose grid would cost more than the exact sum (n^2 <= 40 x (6 x boxes)^2: small
 ///   n, e.g. n < ~2,000 for a map 50 units wide) uses the exact sum instead.
+///
+/// scikit-learn-compatible mode (`compat = TsneCompat::sklearn`, metrics.tsne.compat = "sklearn"):
+/// scikit-learn 1.2.1's TSNE (sklearn/manifold/_t_sne.py, Debian 12's python3-sklearn) where sp
+/// chose otherwise above:
+/// - k = min(n - 1, int(3 * perplexity + 1)) neighbours (TSNE._fit), 91 at perplexity 30;
+/// - the PCA start rounded to float32 before and after its scaling (`.astype(np.float32)`);
+/// - the map, update and gains kept in float32, and each step taken in float32 on
+///   scikit-learn's gradient scale (4x sp's: learning rate auto = max(n / 12 / 4, 50));
+/// - with method barnes_hut, scikit-learn's quadtree (sklearn/neighbors/_quad_tree.pyx): a
+///   rectangular root (upper bounds enlarged by 1e-3), leaves of one point (points within 1e-6
+///   merged, and skipped as self), float32 cells and incrementally updated barycentres, the
+///   opening test width^2 / dist^2 < angle^2 in float32. sp's own tree (square root cell, leaves
+///   of up to 8 points summed exactly) is more accurate; scikit-learn's underestimates Z (by
+///   ~0.65% at angle 0.5 on a 2,000-point map), which shows in the maps (bench/README.md);
+/// - the stopping rule of `_gradient_descent`, checked every 50 iterations ((it + 1) % 50 == 0,
+///   `_N_ITER_CHECK`): the error is the Barnes-Hut code's KL over the nonzero P_ij (times the
+///   exaggeration in the first stage), sum P_ij log(max(P_ij, FLT_MIN) / max(w_ij / Z, FLT_MIN))
+///   with Z the method's normaliser; a stage stops when the error has not gone below its best for
+///   more than `iterations_without_progress` iterations (`exaggeration_iterations` in the
+///   exaggeration stage, as `_EXPLORATION_N_ITER`), or when the norm of the gain-scaled gradient
+///   (scikit-learn's scale) is <= `min_grad_norm`. An exaggeration stage that stops early hands
+///   over to the second stage at the next iteration, as scikit-learn does.
+/// The rest was already scikit-learn's: perplexity search (100 steps, tolerance 1e-5, float32
+/// distances), exaggeration 12 for 250 iterations with momentum 0.5 then 0.8, gains (+0.2 /
+/// x0.8, min 0.01) reset with the update at the switch, no gradient clipping, theta = angle 0.5.
+/// What still differs: scikit-learn accumulates its forces and error in float32 (sp in double,
+/// from the same float32 positions and cells); its PCA is randomized (svd_solver="randomized") where
+/// sp's is an exact eigendecomposition; its neighbour distances come from its ArgKmin (float64
+/// GEMM trick, square root, squared again), sp's from a direct double sum, so a float32 distance
+/// can differ in its last bit; with method exact scikit-learn uses P over all pairs, sp's mode
+/// the kNN P for every method (and fft keeps sp's interpolation); a zero-variance PCA component
+/// is seeded noise here (scikit-learn would divide by 0); past depth 80 sp's port of the tree
+/// merges points float32 halving cannot separate (scikit-learn would recurse without end).
 ///
 /// Determinism: for given input and options the output is bit-identical whatever `threads` is.
 /// Work is split by points or by fixed-size blocks, each producing its own values, and every sum
@@ -61,6 +95,12 @@ enum class TsneInit {
     random, ///< N(0, 1e-4^2) from `seed`
 };
 
+/// Whose choices the map follows where implementations differ (see the module comment).
+enum class TsneCompat {
+    sp,      ///< sp's: k = floor(3 * perplexity), all iterations run
+    sklearn, ///< scikit-learn 1.2.1's: k, float32 steps, quadtree and stopping rule
+};
+
 struct TsneOptions {
     std::int64_t dims = 2;                      ///< output dimensions; only 2 is supported
     double perplexity = 30.0;                   ///< > 0 and < n
@@ -76,6 +116,11 @@ struct TsneOptions {
     TsneInit init = TsneInit::pca; ///< starting map
     std::uint64_t seed = 0;        ///< random init and the noise of a zero-variance PCA component
     int threads = 0;               ///< intra-op threads; 0 keeps LibTorch's current setting
+    TsneCompat compat = TsneCompat::sp;
+    /// sklearn mode only: n_iter_without_progress of the second stage (>= 0).
+    std::int64_t iterations_without_progress = 300;
+    /// sklearn mode only: min_grad_norm (>= 0), on scikit-learn's gradient scale.
+    double min_grad_norm = 1e-7;
 };
 
 struct TsneResult {
@@ -86,7 +131,10 @@ struct TsneResult {
     double kl_divergence = 0.0;
     double learning_rate = 0.0;  ///< the rate used (bhtsne convention, see TsneOptions)
     std::int64_t neighbours = 0; ///< k used for the affinities
-    std::int64_t iterations = 0; ///< iterations run
+    /// Iterations run: `iterations`, or fewer where the sklearn mode stopped (then scikit-learn's
+    /// n_iter_ is iterations - 1).
+    std::int64_t iterations = 0;
+    std::int64_t exaggeration_iterations = 0; ///< of those, with early exaggeration
 };
 
 /// Symmetric joint affinities P in CSR form, and the kNN graph they came from.
@@ -102,7 +150,11 @@ struct TsneAffinities {
 
 /// The affinities tsne() uses: `x` is n x d float32, row-major. Throws as tsne().
 TsneAffinities tsne_affinities(const float* x, std::int64_t n, std::int64_t d,
-                               double perplexity = 30.0, int threads = 0);
+                               double perplexity = 30.0, int threads = 0,
+                               TsneCompat compat = TsneCompat::sp);
+
+/// The neighbour count k for `perplexity` and n points (n >= 2) under `compat`.
+std::int64_t tsne_neighbours(double perplexity, std::int64_t n, TsneCompat compat);
 
 /// Exact KL(P || Q) of an n x 2 map `y` (row-major) for affinities `p` (O(n^2) time, O(n)
 /// memory; terms with P_ij = 0 contribute 0). Throws DataError on a size mismatch.

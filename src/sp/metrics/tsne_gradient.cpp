@@ -247,4 +247,186 @@ double repulsion_barnes_hut(const double* y, std::int64_t n, double theta, doubl
     return sum_in_order(z);
 }
 
+// ---- Barnes-Hut as scikit-learn 1.2 builds and walks its tree --------------------------------
+// The algorithm of sklearn/neighbors/_quad_tree.pyx (insert_point, _insert_point_in_new_child,
+// summarize) and manifold/_barnes_hut_tsne.pyx (compute_gradient_negative), in float32 where
+// scikit-learn is: cell bounds, centres, incrementally updated barycentres, the squared offsets
+// and the opening test. The per-point sums are taken in double.
+
+namespace {
+
+constexpr float kSkDuplicate = 1e-6F; // _quad_tree.pyx EPSILON
+// sp's guard, not scikit-learn's: two points more than 1e-6 apart that float32 halving cannot
+// separate (adjacent floats above 8 in magnitude) would split a leaf forever; past this depth
+// they share the leaf as duplicates do.
+constexpr int kSkMaxDepth = 160;
+
+struct SkCell {
+    float lo[2] = {0.0F, 0.0F};
+    float hi[2] = {0.0F, 0.0F};
+    float centre[2] = {0.0F, 0.0F};
+    float barycentre[2] = {0.0F, 0.0F};
+    float squared_max_width = 0.0F;
+    std::int64_t size = 0; // cumulative_size
+    std::array<std::int64_t, 4> children{-1, -1, -1, -1};
+    bool leaf = true;
+};
+
+class SkQuadTree {
+  public:
+    explicit SkQuadTree(const std::vector<float>& p) {
+        const std::size_t n = p.size() / 2;
+        float m[2] = {p[0], p[1]};
+        float big[2] = {p[0], p[1]};
+        for (std::size_t i = 0; i < n; ++i) {
+            for (std::size_t ax = 0; ax < 2; ++ax) {
+                m[ax] = std::min(m[ax], p[2 * i + ax]);
+                big[ax] = std::max(big[ax], p[2 * i + ax]);
+            }
+        }
+        cells_.reserve(2 * n + 1);
+        cells_.emplace_back();
+        SkCell& root = cells_[0];
+        for (std::size_t ax = 0; ax < 2; ++ax) {
+            // M = np.maximum(M * (1. + 1e-3 * np.sign(M)), M + 1e-3), in float32.
+            const float sign = big[ax] > 0.0F ? 1.0F : (big[ax] < 0.0F ? -1.0F : 0.0F);
+            const float scaled = big[ax] * (1.0F + 1e-3F * sign);
+            const float hi = std::max(scaled, big[ax] + 1e-3F);
+            root.lo[ax] = m[ax];
+            root.hi[ax] = hi;
+            root.centre[ax] = (hi + m[ax]) / 2.0F;
+            const float width = hi - m[ax];
+            root.squared_max_width = std::max(root.squared_max_width, width * width);
+        }
+        for (std::size_t i = 0; i < n; ++i) insert(&p[2 * i]);
+    }
+
+    /// Appends the summary of the tree seen from `point`: (dx, dy, d2, size) per summarised cell,
+    /// in scikit-learn's order (children 0..3 depth first).
+    void summarise(const float* point, float squared_theta, std::vector<float>& out) const {
+        stack_summarise(point, squared_theta, 0, out);
+    }
+
+  private:
+    void stack_summarise(const float* point, float squared_theta, std::int64_t id,
+                         std::vector<float>& out) const {
+        const SkCell& cell = cells_[static_cast<std::size_t>(id)];
+        const float dx = point[0] - cell.barycentre[0];
+        const float dy = point[1] - cell.barycentre[1];
+        float d2 = 0.0F;
+        d2 += dx * dx;
+        d2 += dy * dy;
+        const bool duplicate = std::fabs(dx) <= kSkDuplicate && std::fabs(dy) <= kSkDuplicate;
+        if (duplicate && cell.leaf) return; // no self interaction
+        if (cell.leaf || (d2 > 0.0F && cell.squared_max_width / d2 < squared_theta)) {
+            out.insert(out.end(), {dx, dy, d2, static_cast<float>(cell.size)});
+            return;
+        }
+        for (const std::int64_t c : cell.children) {
+            if (c >= 0) stack_summarise(point, squared_theta, c, out);
+        }
+    }
+
+    static int child_slot(const float* point, const SkCell& cell) {
+        return (point[0] >= cell.centre[0] ? 2 : 0) + (point[1] >= cell.centre[1] ? 1 : 0);
+    }
+
+    std::int64_t new_child(const float* point, std::int64_t parent, std::int64_t size) {
+        const auto child_id = static_cast<std::int64_t>(cells_.size());
+        cells_.emplace_back();
+        SkCell& cell = cells_[static_cast<std::size_t>(parent)];
+        SkCell& child = cells_.back();
+        cell.leaf = false;
+        for (std::size_t ax = 0; ax < 2; ++ax) {
+            if (point[ax] >= cell.centre[ax]) {
+                child.lo[ax] = cell.centre[ax];
+                child.hi[ax] = cell.hi[ax];
+            } else {
+                child.lo[ax] = cell.lo[ax];
+                child.hi[ax] = cell.centre[ax];
+            }
+            child.centre[ax] = (child.lo[ax] + child.hi[ax]) / 2.0F;
+            const float width = child.hi[ax] - child.lo[ax];
+            child.barycentre[ax] = point[ax];
+            child.squared_max_width = std::max(child.squared_max_width, width * width);
+        }
+        child.size = size;
+        cell.children[static_cast<std::size_t>(child_slot(point, cell))] = child_id;
+        return child_id;
+    }
+
+    void insert(const float* point) {
+        std::int64_t id = 0;
+        for (int depth = 0;; ++depth) {
+            SkCell& cell = cells_[static_cast<std::size_t>(id)];
+            const std::int64_t count = cell.size;
+            if (count == 0) {
+                cell.size = 1;
+                cell.barycentre[0] = point[0];
+                cell.barycentre[1] = point[1];
+                return;
+            }
+            if (!cell.leaf) {
+                for (std::size_t ax = 0; ax < 2; ++ax) {
+                    cell.barycentre[ax] =
+                        (static_cast<float>(count) * cell.barycentre[ax] + point[ax]) /
+                        static_cast<float>(count + 1);
+                }
+                cell.size += 1;
+                const std::int64_t next =
+                    cell.children[static_cast<std::size_t>(child_slot(point, cell))];
+                if (next < 0) {
+                    new_child(point, id, 1);
+                    return;
+                }
+                id = next;
+                continue;
+            }
+            if ((std::fabs(point[0] - cell.barycentre[0]) <= kSkDuplicate &&
+                 std::fabs(point[1] - cell.barycentre[1]) <= kSkDuplicate) ||
+                depth > kSkMaxDepth) {
+                cell.size += 1;
+                return;
+            }
+            // Split the leaf: its point (or duplicates) moves into a new child, then retry here.
+            const float held[2] = {cell.barycentre[0], cell.barycentre[1]};
+            new_child(held, id, count);
+        }
+    }
+
+    std::vector<SkCell> cells_;
+};
+
+} // namespace
+
+double repulsion_barnes_hut_sklearn(const double* y, std::int64_t n, double theta, double* neg) {
+    std::vector<float> p(static_cast<std::size_t>(2 * n));
+    for (std::size_t i = 0; i < p.size(); ++i) p[i] = static_cast<float>(y[i]);
+    const SkQuadTree tree(p);
+    const auto theta_f = static_cast<float>(theta);
+    const float squared_theta = theta_f * theta_f;
+    std::vector<double> z(static_cast<std::size_t>(n), 0.0);
+    at::parallel_for(0, n, 64, [&](std::int64_t b, std::int64_t e) {
+        std::vector<float> summary;
+        for (std::int64_t i = b; i < e; ++i) {
+            summary.clear();
+            tree.summarise(&p[static_cast<std::size_t>(2 * i)], squared_theta, summary);
+            double fx = 0.0;
+            double fy = 0.0;
+            double zi = 0.0;
+            for (std::size_t s = 0; s < summary.size(); s += 4) {
+                const double w = 1.0 / (1.0 + static_cast<double>(summary[s + 2]));
+                const double size = summary[s + 3];
+                zi += size * w;
+                fx += size * w * w * summary[s];
+                fy += size * w * w * summary[s + 1];
+            }
+            neg[2 * i] = fx;
+            neg[2 * i + 1] = fy;
+            z[static_cast<std::size_t>(i)] = zi;
+        }
+    });
+    return sum_in_order(z);
+}
+
 } // namespace sp::tsne_detail

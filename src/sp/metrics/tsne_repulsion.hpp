@@ -26,6 +26,10 @@ double repulsion_exact(const double* y, std::int64_t n, double* neg);
 
 double repulsion_barnes_hut(const double* y, std::int64_t n, double theta, double* neg);
 
+/// Barnes-Hut with scikit-learn 1.2's quadtree (rectangular root, one point per leaf, float32
+/// cells and barycentres, points within 1e-6 merged): the sklearn compat mode's repulsion.
+double repulsion_barnes_hut_sklearn(const double* y, std::int64_t n, double theta, double* neg);
+
 /// FIt-SNE interpolation; keeps its buffers between iterations. With `exact_when_cheaper`, an
 /// iteration whose grid would cost more than the n^2 pairs (small n, or a wide map) uses
 /// repulsion_exact instead: the choice depends only on n and the map, so it is deterministic.

@@ -36,17 +36,36 @@ void check_options(const ResNet18Options& o) {
     }
 }
 
-void check_layer_name(const std::string& name, Stem stem) {
-    const std::vector<std::string> names = feature_layer_names(stem);
-    if (std::find(names.begin(), names.end(), name) != names.end()) return;
-    std::string message = "model.extra_layers: '" + name + "' is not a layer of this resnet18";
-    const std::string guess = did_you_mean(name, names);
+constexpr const char* kExtraLayers = "model.extra_layers";
+
+[[noreturn]] void unknown_module(const std::string& text, const std::string& module, Stem stem) {
+    std::vector<std::string> names = feature_module_names(stem);
+    names.emplace_back(kNotebookFeature);
+    std::string message = std::string(kExtraLayers) + ": '" + text + "'";
+    if (text != module) message += ": '" + module + "'";
+    message += " is not a layer of this resnet18";
+    const std::string guess = did_you_mean(module, names);
     if (!guess.empty()) message += " (did you mean '" + guess + "'?)";
-    throw ConfigError(message + "; layers: " + join(names, ", "));
+    throw ConfigError(message + "; layers: " + join(feature_layer_names(stem), ", ") +
+                      ", a block layerN.B (B = 0, 1) and its conv1, bn1, conv2, bn2, "
+                      "layerN.0.downsample[.0|.1] (N = 2..4), or " +
+                      kNotebookFeature +
+                      "; a reduction :pool (the default) or :flatten may follow");
 }
 
-torch::Tensor pooled(const torch::Tensor& y) {
-    return torch::adaptive_avg_pool2d(y, {1, 1}).flatten(/*start_dim=*/1);
+torch::Tensor reduced(const torch::Tensor& y, FeatureReduction reduction) {
+    if (reduction == FeatureReduction::pool) {
+        return torch::adaptive_avg_pool2d(y, {1, 1}).flatten(/*start_dim=*/1);
+    }
+    // A copy: flatten may return a view of a tensor that a later in-place op overwrites.
+    return y.flatten(/*start_dim=*/1).clone(at::MemoryFormat::Contiguous);
+}
+
+// The top-level layer whose forward computes `module` (a prefix of its name): where the trunk
+// may stop for feature_map().
+std::string enclosing_layer(const std::string& module) {
+    if (module == kNotebookFeature) return "layer4";
+    return module.substr(0, module.find('.'));
 }
 
 torch::nn::Conv2d make_conv(std::int64_t in, std::int64_t out, std::int64_t kernel,
@@ -121,6 +140,72 @@ std::vector<std::string> feature_layer_names(Stem stem) {
     return names;
 }
 
+std::vector<std::string> feature_module_names(Stem stem) {
+    std::vector<std::string> names = {"conv1", "bn1", "relu"};
+    if (stem == Stem::imagenet) names.emplace_back("maxpool");
+    for (std::size_t stage = 1; stage <= std::size(kStageChannels); ++stage) {
+        const std::string layer = "layer" + std::to_string(stage);
+        names.push_back(layer);
+        for (std::int64_t b = 0; b < kBlocksPerStage; ++b) {
+            const std::string block = layer + "." + std::to_string(b);
+            names.push_back(block);
+            for (const char* sub : {".conv1", ".bn1", ".conv2", ".bn2"})
+                names.push_back(block + sub);
+            // Stages after the first halve the resolution in their first block (width does not
+            // matter: the first stage keeps the stem's channel count).
+            if (stage > 1 && b == 0) {
+                for (const char* sub : {".downsample", ".downsample.0", ".downsample.1"})
+                    names.push_back(block + sub);
+            }
+        }
+    }
+    names.emplace_back("avgpool");
+    return names;
+}
+
+FeatureSpec parse_feature_spec(const std::string& text, Stem stem) {
+    FeatureSpec spec;
+    spec.text = text;
+    if (text == kNotebookFeature) {
+        spec.module = text;
+        spec.reduction = FeatureReduction::flatten;
+        return spec;
+    }
+    if (text.rfind("notebook:", 0) == 0) {
+        throw ConfigError(std::string(kExtraLayers) + ": '" + text + "': the notebook's " +
+                          "variant is exactly '" + kNotebookFeature +
+                          "' (always flattened, no reduction)");
+    }
+    spec.module = text;
+    const std::size_t colon = text.rfind(':');
+    if (colon != std::string::npos) {
+        spec.module = text.substr(0, colon);
+        const std::string reduction = text.substr(colon + 1);
+        if (reduction == "pool") {
+            spec.reduction = FeatureReduction::pool;
+        } else if (reduction == "flatten") {
+            spec.reduction = FeatureReduction::flatten;
+        } else {
+            std::string message = std::string(kExtraLayers) + ": '" + text + "': reduction '" +
+                                  reduction + "' is not one of pool, flatten";
+            const std::string guess = did_you_mean(reduction, {"pool", "flatten"});
+            if (!guess.empty()) message += " (did you mean '" + guess + "'?)";
+            throw ConfigError(message);
+        }
+    }
+    const std::vector<std::string> names = feature_module_names(stem);
+    if (std::find(names.begin(), names.end(), spec.module) == names.end()) {
+        if (spec.module.size() > 5 &&
+            spec.module.compare(spec.module.size() - 5, 5, ".relu") == 0 && spec.module != "relu") {
+            throw ConfigError(std::string(kExtraLayers) + ": '" + text + "': a block's relu " +
+                              "runs twice (after bn1 and after the sum), so its output is not " +
+                              "one tensor; name the block (its output) or its bn1");
+        }
+        unknown_module(text, spec.module, stem);
+    }
+    return spec;
+}
+
 ResNet18Options resnet18_options(const ModelConfig& config, std::int64_t dataset_classes) {
     if (config.arch != "resnet18") {
         throw ConfigError("model.arch: '" + config.arch + "' is not supported (resnet18)");
@@ -136,7 +221,18 @@ ResNet18Options resnet18_options(const ModelConfig& config, std::int64_t dataset
     const std::int64_t classes = config.num_classes == 0 ? dataset_classes : config.num_classes;
     options.width(config.width).dropout(config.dropout).num_classes(classes);
     check_options(options);
-    for (const std::string& name : config.extra_layers) check_layer_name(name, options.stem());
+    std::vector<FeatureSpec> specs;
+    for (const std::string& text : config.extra_layers) {
+        FeatureSpec spec = parse_feature_spec(text, options.stem());
+        for (const FeatureSpec& other : specs) {
+            if (other.module == spec.module && other.reduction == spec.reduction) {
+                throw ConfigError(std::string(kExtraLayers) + ": '" + text +
+                                  "' computes the same features as '" + other.text +
+                                  "'; list one of them");
+            }
+        }
+        specs.push_back(std::move(spec));
+    }
     return options;
 }
 
@@ -161,9 +257,35 @@ BasicBlockImpl::BasicBlockImpl(std::int64_t in_channels, std::int64_t out_channe
 }
 
 torch::Tensor BasicBlockImpl::forward(torch::Tensor x) {
-    torch::Tensor out = relu_->forward(bn1_->forward(conv1_->forward(x)));
-    out = bn2_->forward(conv2_->forward(out));
-    out += downsample_ ? downsample_->forward(x) : x;
+    return forward_tapped(x, /*prefix=*/"", nullptr);
+}
+
+torch::Tensor BasicBlockImpl::forward_tapped(
+    const torch::Tensor& x, const std::string& prefix,
+    const std::function<void(const std::string&, const torch::Tensor&)>& tap) {
+    const auto at = [&](const char* name, const torch::Tensor& y) {
+        if (tap) tap(prefix + name, y);
+    };
+    torch::Tensor out = conv1_->forward(x);
+    at(".conv1", out);
+    out = bn1_->forward(out);
+    at(".bn1", out); // before the in-place relu
+    out = relu_->forward(out);
+    out = conv2_->forward(out);
+    at(".conv2", out);
+    out = bn2_->forward(out);
+    at(".bn2", out); // before the in-place sum
+    if (downsample_) {
+        // What downsample_->forward(x) computes, module by module.
+        torch::Tensor identity = downsample_->ptr<torch::nn::Conv2dImpl>(0)->forward(x);
+        at(".downsample.0", identity);
+        identity = downsample_->ptr(1)->as<torch::nn::BatchNorm2dImpl>()->forward(identity);
+        at(".downsample.1", identity);
+        at(".downsample", identity);
+        out += identity;
+    } else {
+        out += x;
+    }
     return relu_->forward(out);
 }
 
@@ -228,7 +350,7 @@ ResNet18Impl::trunk(const torch::Tensor& x,
                     const std::string& last) {
     torch::Tensor y = conv1_->forward(x);
     // Each output goes to `tap` before the next module can overwrite it (relu is in place).
-    const auto done = [&](const char* name) {
+    const auto done = [&](const std::string& name) {
         if (tap) tap(name, y);
         return last == name;
     };
@@ -242,8 +364,18 @@ ResNet18Impl::trunk(const torch::Tensor& x,
         if (done("maxpool")) return y;
     }
     for (std::size_t i = 0; i < layers_.size(); ++i) {
-        y = layers_[i]->forward(y);
-        if (done(("layer" + std::to_string(i + 1)).c_str())) return y;
+        const std::string layer = "layer" + std::to_string(i + 1);
+        if (!tap) {
+            y = layers_[i]->forward(y);
+        } else {
+            // The stage's blocks one by one, as its Sequential runs them, with their taps.
+            for (std::size_t b = 0; b < static_cast<std::size_t>(kBlocksPerStage); ++b) {
+                const std::string block = layer + "." + std::to_string(b);
+                y = blocks_[i * kBlocksPerStage + b]->forward_tapped(y, block, tap);
+                tap(block, y);
+            }
+        }
+        if (done(layer)) return y;
     }
     y = avgpool_->forward(y);
     done("avgpool");
@@ -258,27 +390,50 @@ torch::Tensor ResNet18Impl::forward(const torch::Tensor& x) {
     return fc_->forward(dropout_->forward(features(x)));
 }
 
+std::function<void(const std::string&, const torch::Tensor&)> ResNet18Impl::module_tap(
+    const std::set<std::string>& modules,
+    const std::function<void(const std::string&, const torch::Tensor&)>& take) {
+    const bool notebook = modules.count(kNotebookFeature) != 0;
+    return [this, &modules, take, notebook](const std::string& name, const torch::Tensor& y) {
+        if (modules.count(name) != 0) take(name, y);
+        if (notebook && name == "layer4") {
+            // The notebook's bug, reproduced: layer4[1] once more on layer4's output; its taps
+            // are named "notebook:layer4.1.*", so kNotebookFeature is that pass's conv2.
+            blocks_.back()->forward_tapped(y, "notebook:layer4.1",
+                                           [&](const std::string& n, const torch::Tensor& t) {
+                                               if (n == kNotebookFeature) take(n, t);
+                                           });
+        }
+    };
+}
+
 ResNetOutputs ResNet18Impl::forward_with_features(const torch::Tensor& x,
                                                   const std::vector<std::string>& names) {
-    for (const std::string& name : names) check_layer_name(name, options_.stem());
-    const std::set<std::string> wanted(names.begin(), names.end());
+    std::map<std::string, std::vector<FeatureSpec>> by_module;
+    std::set<std::string> modules;
+    for (const std::string& name : names) {
+        FeatureSpec spec = parse_feature_spec(name, options_.stem());
+        modules.insert(spec.module);
+        by_module[spec.module].push_back(std::move(spec));
+    }
     ResNetOutputs out;
-    const auto tap = [&](const std::string& name, const torch::Tensor& y) {
-        if (wanted.count(name) != 0) out.layers[name] = pooled(y);
+    const auto take = [&](const std::string& module, const torch::Tensor& y) {
+        for (const FeatureSpec& spec : by_module.at(module))
+            out.layers[spec.text] = reduced(y, spec.reduction);
     };
-    out.features = trunk(x, tap).flatten(/*start_dim=*/1);
+    out.features =
+        trunk(x, names.empty() ? nullptr : module_tap(modules, take)).flatten(/*start_dim=*/1);
     out.logits = fc_->forward(dropout_->forward(out.features));
     return out;
 }
 
 torch::Tensor ResNet18Impl::feature_map(const torch::Tensor& x, const std::string& name) {
-    check_layer_name(name, options_.stem());
+    const FeatureSpec spec = parse_feature_spec(name, options_.stem());
+    const std::set<std::string> modules = {spec.module};
     torch::Tensor map;
     // A clone: the stem's relu would otherwise overwrite bn1's output in place.
-    const auto tap = [&](const std::string& n, const torch::Tensor& y) {
-        if (n == name) map = y.clone();
-    };
-    trunk(x, tap, name);
+    const auto take = [&](const std::string&, const torch::Tensor& y) { map = y.clone(); };
+    trunk(x, module_tap(modules, take), enclosing_layer(spec.module));
     return map;
 }
 

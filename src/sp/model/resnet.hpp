@@ -10,8 +10,18 @@
 ///     sp::load_state_dict_file(*net, config.model.pretrained, sp::LoadOptions{/*skip_fc=*/true});
 ///     torch::Tensor logits = net->forward(images);    // [B, classes]
 ///     torch::Tensor emb = net->features(images);      // [B, 512 * width], the penultimate layer
-///     sp::ResNetOutputs out = net->forward_with_features(images, {"layer3"});
+///     sp::ResNetOutputs out =
+///         net->forward_with_features(images, {"layer3", "layer4.1.conv2:flatten"});
 ///     out.layers.at("layer3");                        // [B, 256 * width], global-average-pooled
+///     out.layers.at("layer4.1.conv2:flatten");        // [B, C * H * W], conv2 before bn2 and relu
+///
+/// Extra features (`model.extra_layers`, parse_feature_spec()) name any module of torchvision's
+/// `named_modules()` except fc, dropout and a block's relu (which runs twice in a block), with a
+/// reduction: `layer3` or `layer3:pool` (global average over H x W), `layer4.1.conv2:flatten`
+/// (every value, C * H * W). `notebook:layer4.1.conv2` is the paper notebook's CIFAR cosine
+/// feature, a bug reproduced for comparability: layer4's output run through layer4[1] a second
+/// time, that pass's conv2 output (before bn2 and relu), flattened
+/// (results-schema/measures.md).
 ///
 /// Options beyond torchvision, none of which adds a state_dict key:
 /// - `stem = cifar`: conv1 is 3x3 stride 1 padding 1 and there is no max pool. Pooling has no
@@ -30,6 +40,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -60,9 +71,39 @@ ResNet18Options resnet18_options(const ModelConfig& config, std::int64_t dataset
 /// round(base * width), at least 1: the channel count of a stage at this width multiplier.
 std::int64_t scaled_channels(std::int64_t base, double width);
 
-/// The names forward_with_features() and feature_map() accept for a stem, in forward order:
-/// conv1, bn1, relu, maxpool (imagenet stem only), layer1 .. layer4, avgpool.
+/// The top-level layers of a stem, in forward order: conv1, bn1, relu, maxpool (imagenet stem
+/// only), layer1 .. layer4, avgpool.
 std::vector<std::string> feature_layer_names(Stem stem);
+
+/// Every module name an extra feature may take, in torchvision's named_modules() order (a parent
+/// before its children): the layers of feature_layer_names(), each block `layerN.B` (B = 0, 1)
+/// with its conv1, bn1, conv2 and bn2, and `layerN.0.downsample`, `.downsample.0` (its conv) and
+/// `.downsample.1` (its bn) for N = 2 .. 4. Not fc, dropout or a block's relu.
+std::vector<std::string> feature_module_names(Stem stem);
+
+/// How a module's output [B, C, H, W] becomes one row per image.
+enum class FeatureReduction {
+    pool,    ///< global average over H x W: [B, C]
+    flatten, ///< every value in PyTorch's flatten(1) order (channel, row, column): [B, C * H * W]
+};
+
+/// The name of the paper notebook's CIFAR cosine feature (see FeatureSpec).
+inline constexpr const char* kNotebookFeature = "notebook:layer4.1.conv2";
+
+/// One entry of `model.extra_layers`, parsed: `<module>`, `<module>:pool` or `<module>:flatten`
+/// (<module> one of feature_module_names(); pooled when no reduction is given), or exactly
+/// kNotebookFeature: layer4's output run through layer4[1] a second time, that pass's conv2
+/// output before bn2 and relu, flattened (for the notebook's 32 x 32 CIFAR inputs with the
+/// imagenet stem, [B, 512]).
+struct FeatureSpec {
+    std::string text;   ///< as written; names /eval/extra/<text> and /metrics/features/<text>
+    std::string module; ///< whose output is taken: "layer4.1.conv2", or kNotebookFeature
+    FeatureReduction reduction = FeatureReduction::pool;
+};
+
+/// Parses one `model.extra_layers` entry for a network with this stem. Throws ConfigError
+/// naming `model.extra_layers` (with a did-you-mean) for an unknown module or reduction.
+FeatureSpec parse_feature_spec(const std::string& text, Stem stem);
 
 /// torchvision's BasicBlock: conv3x3-bn-relu-conv3x3-bn, plus the identity or a 1x1 conv + bn
 /// `downsample` when the shape changes, then relu.
@@ -73,6 +114,13 @@ class BasicBlockImpl : public torch::nn::Module {
 
     /// [B, in, H, W] -> [B, out, H / stride, W / stride].
     torch::Tensor forward(torch::Tensor x);
+
+    /// forward(), the same computation, handing each sub-module's output to `tap` as
+    /// `prefix + ".conv1"`, ".bn1", ".conv2", ".bn2", ".downsample.0", ".downsample.1",
+    /// ".downsample", each before any later in-place op overwrites it (a null tap: none).
+    torch::Tensor
+    forward_tapped(const torch::Tensor& x, const std::string& prefix,
+                   const std::function<void(const std::string&, const torch::Tensor&)>& tap);
 
     /// The convolutions in torchvision's construction order (downsample first, then conv1,
     /// conv2) and in its module order (conv1, conv2, downsample): initialisation follows both.
@@ -92,9 +140,10 @@ TORCH_MODULE(BasicBlock);
 
 /// What forward_with_features() returns.
 struct ResNetOutputs {
-    torch::Tensor logits;                        ///< [B, classes]
-    torch::Tensor features;                      ///< [B, 512 * width], penultimate, before dropout
-    std::map<std::string, torch::Tensor> layers; ///< name -> [B, C] global-average-pooled output
+    torch::Tensor logits;   ///< [B, classes]
+    torch::Tensor features; ///< [B, 512 * width], penultimate, before dropout
+    /// model.extra_layers entry as written -> its rows: [B, C] pooled, [B, C * H * W] flattened
+    std::map<std::string, torch::Tensor> layers;
 };
 
 /// ResNet18 (He et al. 2016) as torchvision.models.resnet18 builds it. Inputs are float tensors
@@ -113,14 +162,18 @@ class ResNet18Impl : public torch::nn::Module {
     /// The penultimate features [B, 512 * width]: layer4's output, global-average-pooled.
     torch::Tensor features(const torch::Tensor& x);
 
-    /// Logits, penultimate features and, for each of `names` (see feature_layer_names()), that
-    /// module's output global-average-pooled to [B, C]; one forward pass. Throws ConfigError
-    /// naming `model.extra_layers` for a name that is not a layer of this network.
+    /// Logits, penultimate features and, for each of `names` (`model.extra_layers` entries, see
+    /// parse_feature_spec()), that module's output pooled or flattened; one forward pass (plus
+    /// layer4[1] once more for kNotebookFeature). The logits and features are those of
+    /// forward() and features(), bit for bit. Meant for eval mode: in train mode the notebook's
+    /// extra pass also updates layer4[1]'s BatchNorm statistics. Throws ConfigError naming
+    /// `model.extra_layers` for a name that is not a module of this network.
     ResNetOutputs forward_with_features(const torch::Tensor& x,
                                         const std::vector<std::string>& names);
 
-    /// The unpooled output [B, C, H', W'] of the layer `name` (see feature_layer_names()); for
-    /// "avgpool" [B, C, 1, 1]. Throws ConfigError for an unknown name.
+    /// The unreduced output [B, C, H', W'] of the module `name` (an entry of
+    /// feature_module_names(), or kNotebookFeature; a `:pool` or `:flatten` suffix is
+    /// ignored); for "avgpool" [B, C, 1, 1]. Throws ConfigError for an unknown name.
     torch::Tensor feature_map(const torch::Tensor& x, const std::string& name);
 
     /// torchvision's initialisation, drawn from a CPU generator seeded with `seed`: with the
@@ -138,11 +191,18 @@ class ResNet18Impl : public torch::nn::Module {
     const ResNet18Options& options() const noexcept { return options_; }
 
   private:
-    // Runs the network, handing each layer's output (before any later in-place op) to `tap`;
-    // stops after `last` when it names a layer. Returns layer4's pooled, flattened output.
+    // Runs the network, handing each module's output (before any later in-place op) to `tap`;
+    // stops after `last` when it names a top-level layer. Returns avgpool's output.
     torch::Tensor trunk(const torch::Tensor& x,
                         const std::function<void(const std::string&, const torch::Tensor&)>& tap,
                         const std::string& last = "");
+
+    // A trunk() tap that hands the output of each of `modules` (FeatureSpec::module names) to
+    // `take`, running the notebook's extra pass when kNotebookFeature is among them. `modules`
+    // must outlive the tap.
+    std::function<void(const std::string&, const torch::Tensor&)>
+    module_tap(const std::set<std::string>& modules,
+               const std::function<void(const std::string&, const torch::Tensor&)>& take);
 
     ResNet18Options options_;
     torch::nn::Conv2d conv1_{nullptr};

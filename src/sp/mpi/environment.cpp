@@ -49,7 +49,7 @@ void Environment::init(int* argc, char*** argv) {
         if (initialized()) {
             detail::check(MPI_Query_thread(&provided), "MPI_Query_thread", -1, 0);
         } else {
-            detail::check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided),
+            detail::check(MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided),
                           "MPI_Init_thread", -1, 0);
             owns_mpi_ = true;
         }
@@ -57,7 +57,7 @@ void Environment::init(int* argc, char*** argv) {
         world_ = Comm::world();
         if (thread_level_ < ThreadLevel::funneled) {
             // Strictly, SINGLE forbids any other thread in the process, and LibTorch starts some.
-            log::warn("MPI provides thread level 'single' only (asked for 'funneled'); sp calls "
+            log::warn("MPI provides thread level 'single' only (asked for 'multiple'); sp calls "
                       "MPI from the main thread only");
         }
     } catch (...) {

@@ -18,11 +18,13 @@ enum class ThreadLevel { single = 0, funneled = 1, serialized = 2, multiple = 3 
 /// "single", "funneled", "serialized" or "multiple".
 const char* to_string(ThreadLevel level) noexcept;
 
-/// Initialises MPI (MPI_Init_thread, asking for MPI_THREAD_FUNNELED: only the main thread calls
-/// MPI; LibTorch's worker threads never do) and finalizes it at the end of its scope if it was the
-/// one that initialised it. If MPI was already initialised by someone else, it adopts that state
-/// and leaves MPI running. One instance per process: a second one while the first lives throws
-/// InternalError, and one after MPI was finalized throws MpiError (MPI cannot restart).
+/// Initialises MPI (MPI_Init_thread, asking for MPI_THREAD_MULTIPLE: the work counter's server
+/// thread on its root rank calls MPI while the main thread may too, see counter.hpp; LibTorch's
+/// worker threads never call MPI; with less, the counter falls back to a window) and finalizes it
+/// at the end of its scope if it was the one that initialised it. If MPI was already initialised
+/// by someone else, it adopts that state and leaves MPI running. One instance per process: a
+/// second one while the first lives throws InternalError, and one after MPI was finalized throws
+/// MpiError (MPI cannot restart).
 /// \note collective: all ranks construct it and all ranks destroy it. The destructor's
 /// MPI_Finalize waits for every rank of the job (Open MPI), so a rank that throws while the
 /// others still work or wait in a collective blocks there; `world().abort(code)` ends the whole
@@ -41,7 +43,7 @@ class Environment {
     Environment(Environment&&) = delete;
     Environment& operator=(Environment&&) = delete;
 
-    /// The thread support level MPI provided (may be below the funneled level asked for).
+    /// The thread support level MPI provided (may be below the multiple level asked for).
     ThreadLevel thread_level() const noexcept { return thread_level_; }
     /// True if this object initialised MPI and will finalize it.
     bool owns_mpi() const noexcept { return owns_mpi_; }

@@ -4,7 +4,7 @@
 /// replicates; each takes the next one from the counter. Does not include <mpi.h>.
 ///
 ///     int main(int argc, char** argv) {
-///         sp::mpi::Environment env(argc, argv);           // MPI_Init_thread, FUNNELED
+///         sp::mpi::Environment env(argc, argv);           // MPI_Init_thread, MULTIPLE
 ///         const sp::mpi::Comm& world = env.world();       // dup of MPI_COMM_WORLD
 ///         sp::log::set_rank(world.rank());
 ///         sp::set_torch_threads(sp::mpi::threads_per_rank(world));

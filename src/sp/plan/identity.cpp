@@ -73,6 +73,9 @@ condition_settings(const Experiment& e, const EffectiveSettings& run, std::uint6
             out.emplace_back(f.key, value_to_toml(Value{run.device}));
         } else if (f.key == "train.precision") {
             out.emplace_back(f.key, value_to_toml(Value{std::string(enum_name(run.precision))}));
+        } else if (f.key == "al.init") {
+            const AlInit init = starts_from_baseline(e) ? AlInit::baseline : AlInit::pretrained;
+            out.emplace_back(f.key, value_to_toml(Value{std::string(enum_name(init))}));
         } else if (f.identity) {
             out.emplace_back(f.key, value_to_toml(f.get(e)));
         } else if (f.key == "model.pretrained") {
@@ -91,15 +94,37 @@ condition_settings(const Experiment& e, const EffectiveSettings& run, std::uint6
     return out;
 }
 
+bool starts_from_baseline(const Experiment& e) {
+    return e.al.init == AlInit::baseline && e.al.strategy != Strategy::baseline;
+}
+
+bool omitted_from_identity(const std::string& key, const std::string& value) {
+    // Keys added after IDs were published enter only when they change what runs.
+    return key == "al.init" && value == "\"pretrained\"";
+}
+
 std::string condition_key(const Experiment& e, const EffectiveSettings& run,
                           std::uint64_t sweep_seed) {
-    return lines(condition_settings(e, run, sweep_seed));
+    std::string out;
+    for (const auto& [key, value] : condition_settings(e, run, sweep_seed)) {
+        if (!omitted_from_identity(key, value)) out += line(key, value);
+    }
+    return out;
 }
 
 std::string replicate_identity_text(const Experiment& e, const EffectiveSettings& run,
                                     std::uint64_t sweep_seed, std::uint64_t replicate_seed) {
-    return condition_key(e, run, sweep_seed) +
-           line("replicate.seed", std::to_string(replicate_seed));
+    std::string text = condition_key(e, run, sweep_seed);
+    if (starts_from_baseline(e)) {
+        // Per seed, so not in the condition: another baseline is another replicate.
+        if (run.baseline_id.empty()) {
+            throw ConfigError("al.init: \"baseline\": the replicate ID names the paired "
+                              "baseline's ID, which only the plan of a sweep holding that "
+                              "baseline knows");
+        }
+        text += line("al.init_baseline", value_to_toml(Value{run.baseline_id}));
+    }
+    return text + line("replicate.seed", std::to_string(replicate_seed));
 }
 
 std::string replicate_id(const Experiment& e, const EffectiveSettings& run,

@@ -14,7 +14,9 @@
 /// results changes no ID. `train.device` and `train.precision` enter as run, not as written
 /// (EffectiveSettings): a CPU run of a config saying fp16 trains in fp32 and is named so. The
 /// pretrained weights enter by content: `model.pretrained = "sha256:<64 hex>"`, so a renamed
-/// copy is the same replicate and a file changed in one byte is another one.
+/// copy is the same replicate and a file changed in one byte is another one. `al.init` enters
+/// as it acts and only when it is "baseline" (omitted_from_identity); such a replicate's ID also
+/// names its paired baseline's ID (EffectiveSettings::baseline_id, set by the plan).
 
 #include "sp/config/experiment.hpp"
 
@@ -35,7 +37,15 @@ struct EffectiveSettings {
     /// their contents are unknown (a dry run without the file: the ID then names the weights by
     /// file name and is provisional, see WeightsDigests).
     std::string pretrained_sha256;
+    /// The replicate ID of the baseline whose final weights an `al.init = "baseline"` replicate
+    /// starts from (paired by the plan: plan/plan.hpp paired_baseline); "" for every other
+    /// replicate. Part of the replicate ID, not of the condition (it differs per seed).
+    std::string baseline_id;
 };
+
+/// True when `e` starts from its paired baseline's final weights: al.init = "baseline" and an
+/// active-learning strategy (a baseline replicate ignores al.init).
+bool starts_from_baseline(const Experiment& e);
 
 /// SHA-256 of weights files by path, each distinct path read once: a plan names many
 /// replicates with the same weights file.
@@ -79,21 +89,28 @@ EffectiveSettings plan_effective(const Experiment& e, WeightsDigests& digests);
 EffectiveSettings plan_effective(const Experiment& e);
 
 /// The condition's (key, TOML value) pairs, in order: every identity key in key order (with
-/// train.device and train.precision from `run`), `model.pretrained` at its place in key order
+/// train.device and train.precision from `run`, and al.init as it acts: "pretrained" for a
+/// baseline replicate whatever it says), `model.pretrained` at its place in key order
 /// as `""` (no weights), `"sha256:<run.pretrained_sha256>"`, or, when the contents are unknown,
 /// the file name only (provisional: a dry run without the file), then `sweep.seed`. The reduce
 /// stage labels a condition with those whose values differ between conditions.
 std::vector<std::pair<std::string, std::string>>
 condition_settings(const Experiment& e, const EffectiveSettings& run, std::uint64_t sweep_seed);
 
+/// True for a condition setting that is left out of the identity texts: `al.init =
+/// "pretrained"`, the behaviour before the key existed, so IDs made before it stay valid.
+bool omitted_from_identity(const std::string& key, const std::string& value);
+
 /// What identifies a replicate's condition (the replicate without its seed index): the lines of
-/// condition_settings(). Replicates with equal keys are seeds of one condition; recorded as
-/// /conditions/identity in summary.h5.
+/// condition_settings() except those omitted_from_identity(). Replicates with equal keys are
+/// seeds of one condition; recorded as /conditions/identity in summary.h5.
 std::string condition_key(const Experiment& e, const EffectiveSettings& run,
                           std::uint64_t sweep_seed);
 
-/// The text whose SHA-256 is the replicate ID: condition_key() then
-/// `replicate.seed = <replicate_seed>`.
+/// The text whose SHA-256 is the replicate ID: condition_key(), then, for a replicate that
+/// starts_from_baseline(), `al.init_baseline = "<run.baseline_id>"`, then
+/// `replicate.seed = <replicate_seed>`. Throws ConfigError when a replicate that starts from
+/// its baseline has no run.baseline_id (only a plan pairs replicates: make_plan).
 std::string replicate_identity_text(const Experiment& e, const EffectiveSettings& run,
                                     std::uint64_t sweep_seed, std::uint64_t replicate_seed);
 

@@ -11,6 +11,7 @@
 #include <numeric>
 #include <set>
 #include <sstream>
+#include <variant>
 
 namespace sp {
 namespace {
@@ -60,6 +61,95 @@ void validate_against_dataset(const Experiment& e, const SourceMap& sources, Dia
                  std::to_string(e.model.num_classes) + " is fewer than " + e.dataset.name + "'s " +
                      std::to_string(facts.classes) + " classes");
     }
+}
+
+/// The settings of `r` that pair it with a baseline: context (is_context_key) or not; the
+/// non-context ones without al.strategy and al.init, which a baseline differs in by definition.
+std::pair<std::string, std::vector<std::pair<std::string, std::string>>>
+pairing_settings(const Replicate& r, std::uint64_t sweep_seed) {
+    std::string context;
+    std::vector<std::pair<std::string, std::string>> rest;
+    for (auto& [key, value] : condition_settings(r.config, r.effective, sweep_seed)) {
+        if (is_context_key(key)) {
+            context += key + " = " + value + "\n";
+        } else if (key != "al.strategy" && key != "al.init") {
+            rest.emplace_back(key, value);
+        }
+    }
+    return {context, rest};
+}
+
+/// The keys whose values differ between two replicates' context settings.
+std::vector<std::string> context_differences(const Replicate& a, const Replicate& b,
+                                             std::uint64_t sweep_seed) {
+    std::vector<std::string> out;
+    const auto sa = condition_settings(a.config, a.effective, sweep_seed);
+    const auto sb = condition_settings(b.config, b.effective, sweep_seed);
+    for (std::size_t i = 0; i < sa.size() && i < sb.size(); ++i) {
+        if (is_context_key(sa[i].first) && sa[i] != sb[i]) out.push_back(sa[i].first);
+    }
+    return out;
+}
+
+/// The index of the baseline `plan.replicates[i]` starts from (baseline_of's rule), or why
+/// there is none.
+std::variant<std::size_t, std::string> pair_with_baseline(const Plan& plan, std::size_t i) {
+    const Replicate& r = plan.replicates[i];
+    const auto mine = pairing_settings(r, plan.sweep_seed);
+    std::vector<std::size_t> same_seed;
+    std::vector<std::size_t> candidates;
+    for (const Replicate& b : plan.replicates) {
+        if (b.config.al.strategy != Strategy::baseline || b.seed != r.seed) continue;
+        same_seed.push_back(b.index);
+        if (pairing_settings(b, plan.sweep_seed).first == mine.first) candidates.push_back(b.index);
+    }
+    if (candidates.size() > 1) {
+        std::vector<std::size_t> exact;
+        for (std::size_t c : candidates) {
+            if (pairing_settings(plan.replicates[c], plan.sweep_seed).second == mine.second)
+                exact.push_back(c);
+        }
+        if (exact.size() == 1) return exact.front();
+        std::vector<std::string> names;
+        for (std::size_t c : candidates)
+            names.push_back("#" + std::to_string(c + 1) + " " +
+                            coordinates_text(plan.replicates[c]));
+        return "its baseline is ambiguous: " + join(names, ", ") +
+               " all qualify (same seed and settings but al.* and train.shuffle) and none has "
+               "exactly its al.* and train.shuffle settings";
+    }
+    if (candidates.size() == 1) return candidates.front();
+    std::string why = "the sweep has no replicate with al.strategy = \"baseline\", seed " +
+                      std::to_string(r.seed) +
+                      " and the same settings except al.* and train.shuffle (add the baseline "
+                      "strategy to the sweep, or set al.init = \"pretrained\")";
+    if (!same_seed.empty()) {
+        why +=
+            "; the baseline " + coordinates_text(plan.replicates[same_seed.front()]) +
+            " differs in " +
+            join(context_differences(r, plan.replicates[same_seed.front()], plan.sweep_seed), ", ");
+    }
+    return why;
+}
+
+/// A baseline's priority in run_order: its cost plus that of its costliest dependent.
+std::vector<double> run_priorities(const std::vector<Replicate>& replicates) {
+    std::vector<double> priority(replicates.size());
+    std::map<std::string, std::size_t> by_id;
+    for (std::size_t i = 0; i < replicates.size(); ++i) {
+        priority[i] = replicates[i].cost;
+        by_id.emplace(replicates[i].id, i);
+    }
+    std::map<std::size_t, double> longest_dependent;
+    for (const Replicate& r : replicates) {
+        if (r.effective.baseline_id.empty()) continue;
+        const auto it = by_id.find(r.effective.baseline_id);
+        if (it == by_id.end()) continue;
+        double& longest = longest_dependent[it->second];
+        longest = std::max(longest, r.cost);
+    }
+    for (const auto& [i, cost] : longest_dependent) priority[i] += cost;
+    return priority;
 }
 
 std::string fixed(double v, int decimals) {
@@ -124,18 +214,25 @@ double estimate_cost(const Experiment& e) {
     return images * per_image * 1e-6;
 }
 
-std::vector<int> assign_ranks(const std::vector<Replicate>& replicates, int ranks) {
-    SP_CHECK(ranks >= 1, "rank count must be >= 1");
+std::vector<std::size_t> run_order(const std::vector<Replicate>& replicates) {
+    const std::vector<double> priority = run_priorities(replicates);
+    // A dependent last among equals: a baseline's priority is at least its dependent's cost.
+    auto dependent = [&](std::size_t i) { return !replicates[i].effective.baseline_id.empty(); };
     std::vector<std::size_t> order(replicates.size());
     std::iota(order.begin(), order.end(), 0);
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-        if (replicates[a].cost != replicates[b].cost)
-            return replicates[a].cost > replicates[b].cost;
+        if (priority[a] != priority[b]) return priority[a] > priority[b];
+        if (dependent(a) != dependent(b)) return dependent(b);
         return replicates[a].id < replicates[b].id;
     });
+    return order;
+}
+
+std::vector<int> assign_ranks(const std::vector<Replicate>& replicates, int ranks) {
+    SP_CHECK(ranks >= 1, "rank count must be >= 1");
     std::vector<double> load(static_cast<std::size_t>(ranks), 0.0);
     std::vector<int> out(replicates.size(), 0);
-    for (std::size_t i : order) {
+    for (std::size_t i : run_order(replicates)) {
         const auto least = std::min_element(load.begin(), load.end()) - load.begin();
         out[i] = static_cast<int>(least);
         load[static_cast<std::size_t>(least)] += replicates[i].cost;
@@ -165,6 +262,16 @@ Plan make_plan(const Sweep& sweep, int ranks, MissingWeights missing) {
     // Odometer over the axes; the last axis turns fastest, seeds innermost.
     std::vector<std::size_t> at(sweep.axes.size(), 0);
     std::map<std::string, std::size_t> by_id;
+    auto register_id = [&](const Replicate& r) {
+        auto [it, fresh] = by_id.emplace(r.id, r.index);
+        if (!fresh) {
+            const Replicate& other = plan.replicates[it->second];
+            diag.add(Source::in_file(sweep.file, 0, 0), "",
+                     "replicates " + coordinates_text(other) + " and " + coordinates_text(r) +
+                         " resolve to the same configuration (ID " + r.id +
+                         "): an axis value or --set makes them identical");
+        }
+    };
     // Unreadable weights are collected, then reported with the other problems (or, for a plan
     // only shown, named by file name).
     WeightsDigests weights(/*allow_missing=*/true);
@@ -206,15 +313,11 @@ Plan make_plan(const Sweep& sweep, int ranks, MissingWeights missing) {
                 weights_source.emplace(base.model.pretrained,
                                        it == sources.end() ? Source{} : it->second);
             }
-            r.id = replicate_id(base, r.effective, sweep.seed, seed);
             if (local.empty()) r.cost = estimate_cost(base);
-            auto [it, fresh] = by_id.emplace(r.id, r.index);
-            if (!fresh) {
-                const Replicate& other = plan.replicates[it->second];
-                diag.add(Source::in_file(sweep.file, 0, 0), "",
-                         "replicates " + coordinates_text(other) + " and " + coordinates_text(r) +
-                             " resolve to the same configuration (ID " + r.id +
-                             "): an axis value or --set makes them identical");
+            // A replicate that starts from its baseline is named once the grid is complete.
+            if (!starts_from_baseline(base)) {
+                r.id = replicate_id(base, r.effective, sweep.seed, seed);
+                register_id(r);
             }
             plan.replicates.push_back(std::move(r));
         }
@@ -230,6 +333,23 @@ Plan make_plan(const Sweep& sweep, int ranks, MissingWeights missing) {
             at[a] = 0;
         }
     }
+    // Baselines never start from another replicate, so their IDs are final here.
+    for (Replicate& r : plan.replicates) {
+        if (!starts_from_baseline(r.config)) continue;
+        const auto paired = pair_with_baseline(plan, r.index);
+        if (const auto* why = std::get_if<std::string>(&paired)) {
+            const auto it = r.sources.find("al.init");
+            diag.add(it == r.sources.end() ? Source::in_file(sweep.file, 0, 0) : it->second,
+                     "al.init",
+                     "replicate #" + std::to_string(r.index + 1) + " " + coordinates_text(r) +
+                         " starts from its baseline's final weights, but " + *why);
+            r.id = "(unpaired #" + std::to_string(r.index + 1) + ")";
+            continue;
+        }
+        r.effective.baseline_id = plan.replicates[std::get<std::size_t>(paired)].id;
+        r.id = replicate_id(r.config, r.effective, sweep.seed, r.seed);
+        register_id(r);
+    }
     if (missing == MissingWeights::refuse) {
         for (const std::string& path : weights.missing())
             diag.add(weights_source[path], "model.pretrained", weights.why_missing(path));
@@ -241,11 +361,32 @@ Plan make_plan(const Sweep& sweep, int ranks, MissingWeights missing) {
     return plan;
 }
 
+const Replicate* find_replicate(const Plan& plan, const std::string& id) {
+    for (const Replicate& r : plan.replicates) {
+        if (r.id == id) return &r;
+    }
+    return nullptr;
+}
+
+const Replicate* baseline_of(const Plan& plan, const Replicate& r) {
+    if (r.effective.baseline_id.empty()) return nullptr;
+    const Replicate* b = find_replicate(plan, r.effective.baseline_id);
+    SP_CHECK(b != nullptr, "the plan holds the baseline it paired");
+    return b;
+}
+
 std::string resolved_toml(const Plan& plan, const Replicate& r) {
     std::ostringstream out;
     out << "# Resolved configuration of replicate " << r.id << " of sweep \"" << plan.name
         << "\"\n";
-    out << "# coordinates: " << coordinates_text(r) << "\n\n";
+    out << "# coordinates: " << coordinates_text(r) << "\n";
+    if (const Replicate* b = baseline_of(plan, r)) {
+        // Not a key: the pairing is the plan's (baseline_of), and the baseline's ID is in r's.
+        out << "# starts from the final weights of baseline replicate " << b->id << " "
+            << coordinates_text(*b)
+            << " (al.init = \"baseline\"): this file alone does not plan, it lacks that baseline\n";
+    }
+    out << "\n";
     out << experiment_to_toml(r.config) << "\n";
     out << "[sweep]\n";
     out << "name = " << value_to_toml(Value{plan.name}) << "\n";
@@ -275,6 +416,9 @@ std::string format_plan(const Plan& plan) {
     }
     std::vector<std::string> header = {"#", "id", "dataset", "strategy", "seed"};
     for (std::size_t a : shown) header.push_back(plan.axes[a]);
+    std::size_t dependents = 0;
+    for (const auto& r : plan.replicates) dependents += r.effective.baseline_id.empty() ? 0 : 1;
+    if (dependents > 0) header.emplace_back("from");
     header.emplace_back("rank");
     header.emplace_back("cost");
 
@@ -284,6 +428,10 @@ std::string format_plan(const Plan& plan) {
                                         std::string(enum_name(r.config.al.strategy)),
                                         std::to_string(r.seed)};
         for (std::size_t a : shown) row.push_back(r.coordinates[a].second);
+        if (dependents > 0) {
+            const Replicate* b = baseline_of(plan, r);
+            row.push_back(b ? "#" + std::to_string(b->index + 1) : "-");
+        }
         row.push_back(std::to_string(r.rank));
         row.push_back(fixed(r.cost, 2));
         rows.push_back(std::move(row));
@@ -335,13 +483,18 @@ std::string format_plan(const Plan& plan) {
     os << "estimated cost: total " << fixed(total, 1) << ", busiest rank "
        << fixed(*std::max_element(load.begin(), load.end()), 1)
        << " (relative units: images x pixels x width^2 / 1e6)\n";
+    if (dependents > 0) {
+        os << dependents << (dependents == 1 ? " replicate starts" : " replicates start")
+           << " from the final weights of the baseline in column \"from\" (al.init = "
+              "\"baseline\"): each runs after it\n";
+    }
     return os.str();
 }
 
 std::string format_plan_tsv(const Plan& plan) {
-    std::vector<std::string> header = {"index",        "id",        "dataset",   "strategy",
-                                       "seed",         "seed_pool", "seed_init", "seed_data",
-                                       "seed_dropout", "seed_tsne", "rank",      "cost"};
+    std::vector<std::string> header = {
+        "index",     "id",           "dataset",   "strategy", "seed", "seed_pool", "seed_init",
+        "seed_data", "seed_dropout", "seed_tsne", "rank",     "cost", "baseline"};
     for (const auto& a : plan.axes) header.push_back("axis:" + a);
     std::string out = join(header, "\t") + "\n";
     for (const auto& r : plan.replicates) {
@@ -351,7 +504,8 @@ std::string format_plan_tsv(const Plan& plan) {
             std::to_string(r.seed),          std::to_string(r.seeds.pool),
             std::to_string(r.seeds.init),    std::to_string(r.seeds.data),
             std::to_string(r.seeds.dropout), std::to_string(r.seeds.tsne),
-            std::to_string(r.rank),          format_double(r.cost)};
+            std::to_string(r.rank),          format_double(r.cost),
+            r.effective.baseline_id};
         for (std::size_t a = 0; a < plan.axes.size(); ++a) row.push_back(r.coordinates[a].second);
         out += join(row, "\t") + "\n";
     }

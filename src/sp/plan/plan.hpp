@@ -81,8 +81,10 @@ struct Plan {
     std::vector<std::string> missing_weights;
 };
 
-/// Expands and validates the grid; throws ConfigError listing every problem (cross-key rules,
-/// values beyond the dataset, replicates that resolve to the same configuration) and, with
+/// Expands and validates the grid, pairs each al.init = "baseline" replicate with its baseline
+/// (baseline_of) and names it with its baseline's ID; throws ConfigError listing every problem
+/// (cross-key rules, values beyond the dataset, replicates that resolve to the same
+/// configuration, a replicate whose baseline is missing or ambiguous) and, with
 /// MissingWeights::refuse, for a model.pretrained file that cannot be read (each distinct
 /// weights file is read once, to hash it into the IDs).
 Plan make_plan(const Sweep& sweep, int ranks = 1, MissingWeights missing = MissingWeights::refuse);
@@ -96,18 +98,41 @@ std::string resolved_toml(const Plan& plan, const Replicate& r);
 /// downsampling. Used only to order and balance replicates.
 double estimate_cost(const Experiment& e);
 
-/// Longest-first assignment to `ranks` ranks (greedy LPT, ties by ID then lowest rank): what the
-/// dynamic scheduler does when ranks run at equal speed. Returns a rank per replicate.
+/// The order replicates are handed out in (indices into `replicates`): longest first, ties by
+/// ID, except that a baseline goes before every replicate that starts from it (al.init =
+/// "baseline"): a baseline ranks by its cost plus its longest dependent's. A rank that draws a
+/// dependent therefore finds its baseline finished or running on another rank, never waiting for
+/// one that nobody has started (sweep/replicate.hpp waits for it).
+std::vector<std::size_t> run_order(const std::vector<Replicate>& replicates);
+
+/// Longest-first assignment to `ranks` ranks (greedy LPT over run_order(), to the lowest rank on
+/// ties): what the dynamic scheduler does when ranks run at equal speed. Returns a rank per
+/// replicate.
 std::vector<int> assign_ranks(const std::vector<Replicate>& replicates, int ranks);
+
+/// The replicate with ID `id`, or nullptr.
+const Replicate* find_replicate(const Plan& plan, const std::string& id);
+
+/// The baseline replicate `r` starts from (al.init = "baseline"; r.effective.baseline_id), or
+/// nullptr for a replicate that starts from its built weights. The plan pairs them (make_plan):
+/// the baseline is the replicate of the same sweep with al.strategy = "baseline", the same
+/// replicate seed and the same context key (plan/identity.hpp: every setting but the al.* keys
+/// and train.shuffle, with the sweep seed, the weights' digest and the effective device and
+/// precision). Where several baselines qualify (they differ in al.* or train.shuffle), the one
+/// whose al.* keys (but al.strategy and al.init) and train.shuffle equal r's; still several, or
+/// none: a ConfigError naming the replicate and what is missing.
+const Replicate* baseline_of(const Plan& plan, const Replicate& r);
 
 /// Labelled-set sizes per active-learning round (one entry, the training set, for baseline).
 std::vector<std::int64_t> labelled_sizes(const Experiment& e);
 
-/// The plan as a table: ID, dataset, strategy, seed, each swept key, rank, cost; then totals.
+/// The plan as a table: ID, dataset, strategy, seed, each swept key, the baseline it starts from
+/// (column "from", when any replicate does), rank, cost; then totals.
 std::string format_plan(const Plan& plan);
 
 /// The plan as tab-separated values for scripts: a header line, then one line per replicate with
-/// index, id, dataset, strategy, seed, the five stream seeds, rank, cost and one column per axis.
+/// index, id, dataset, strategy, seed, the five stream seeds, rank, cost, baseline (the ID of the
+/// baseline it starts from, empty for most) and one column per axis.
 std::string format_plan_tsv(const Plan& plan);
 
 } // namespace sp

@@ -1,12 +1,12 @@
 #include "sp/stats/reduce.hpp"
 
 #include "sp/config/sweep.hpp"
-#include "sp/io/atomic.hpp"
 #include "sp/io/h5.hpp"
 #include "sp/plan/identity.hpp"
+#include "sp/stats/reduce_detail.hpp"
 #include "sp/stats/reduce_record.hpp"
+#include "sp/stats/trajectory.hpp"
 #include "sp/util/error.hpp"
-#include "sp/util/version.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -35,6 +35,7 @@ struct ReplicateRow {
     std::string condition;                                     ///< condition_key(), as run
     std::string context;                                       ///< context_key(), as run
     std::map<std::string, double> values;
+    std::optional<detail::RoundSeries> series; ///< AL rounds; nullopt for a baseline
 };
 
 /// "1" of "1.4.2": releases with another major version may compute differently.
@@ -67,35 +68,6 @@ std::vector<std::string> h5_files(const std::string& dir) {
             names.push_back(name);
     }
     std::sort(names.begin(), names.end());
-    return names;
-}
-
-std::string format(double v, int digits = 4) {
-    if (std::isnan(v)) return "-";
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
-    return buf;
-}
-
-std::string format_p(double p) {
-    if (std::isnan(p)) return "-";
-    char buf[64];
-    std::snprintf(buf, sizeof buf, p < 1e-3 ? "%.1e" : "%.3f", p);
-    return buf;
-}
-
-/// The metrics summary.md shows (all of them are in summary.h5).
-const std::vector<std::string>& headline() {
-    static const std::vector<std::string> names = {"accuracy",
-                                                   "cosine_all_mean",
-                                                   "cosine_within_mean",
-                                                   "cosine_between_mean",
-                                                   "silhouette_euclidean_tsne",
-                                                   "silhouette_euclidean_raw",
-                                                   "silhouette_cosine_raw",
-                                                   "davies_bouldin_tsne",
-                                                   "participation_ratio",
-                                                   "nc1"};
     return names;
 }
 
@@ -147,6 +119,7 @@ std::optional<ReplicateRow> read_replicate(const std::string& dir, const std::st
             for (const std::string& m : s.attribute_names())
                 row.values[m] = s.read_attribute<double>(m);
         }
+        row.series = detail::read_round_series(f);
         return row;
     } catch (const IoError& e) {
         if (!id.empty()) states.erase(id); // unreadable: "missing" to the sweep record
@@ -268,250 +241,212 @@ summarize_conditions(const std::vector<Condition>& conditions,
     return out;
 }
 
-/// Condition a against b on the seeds both have, every metric; Holm across the metrics.
-Comparison compare(const std::vector<Condition>& conditions,
-                   const std::vector<std::string>& metrics, std::size_t a, std::size_t b,
-                   const std::string& kind) {
-    const Condition& ca = conditions[a];
-    const Condition& cb = conditions[b];
-    Comparison cmp;
-    cmp.a = a;
-    cmp.b = b;
-    cmp.kind = kind;
-    std::vector<double> t_p, w_p;
-    for (const std::string& m : metrics) {
-        std::vector<double> x, y;
-        for (std::size_t i = 0; i < ca.seeds.size(); ++i) {
-            const auto j = std::find(cb.seeds.begin(), cb.seeds.end(), ca.seeds[i]);
-            if (j == cb.seeds.end()) continue;
-            x.push_back(ca.values.at(m)[i]);
-            y.push_back(cb.values.at(m)[static_cast<std::size_t>(j - cb.seeds.begin())]);
-        }
-        cmp.tests.push_back(stats::paired_test(x, y));
-        t_p.push_back(cmp.tests.back().t_p);
-        w_p.push_back(cmp.tests.back().w_p);
-    }
-    cmp.t_p_holm = stats::holm(t_p);
-    cmp.w_p_holm = stats::holm(w_p);
-    return cmp;
+/// "axis=label, ..." of a replicate's coordinates.
+std::string coordinates_text(const std::map<std::string, std::string>& coordinates) {
+    std::string out;
+    for (const auto& [axis, label] : coordinates)
+        out += (out.empty() ? "" : ", ") + axis + "=" + label;
+    return out;
 }
 
-/// Within a sweep, sp major version and context (which holds the sweep seed, weights and
-/// effective device and precision): every strategy against baseline, and every strategy but
-/// baseline and random against random.
-std::vector<Comparison> pair_contrasts(const std::vector<Condition>& conditions,
-                                       const std::vector<std::string>& metrics) {
-    std::vector<Comparison> out;
-    for (std::size_t i = 0; i < conditions.size(); ++i) {
-        for (std::size_t j = 0; j < conditions.size(); ++j) {
-            const Condition& ci = conditions[i];
-            const Condition& cj = conditions[j];
-            if (i == j || ci.sweep_name != cj.sweep_name || ci.context != cj.context ||
-                ci.sp_version_major != cj.sp_version_major)
-                continue;
-            if (cj.strategy == Strategy::baseline && ci.strategy != Strategy::baseline)
-                out.push_back(compare(conditions, metrics, i, j, "strategy_vs_baseline"));
-            else if (cj.strategy == Strategy::random && ci.strategy != Strategy::random &&
-                     ci.strategy != Strategy::baseline)
-                out.push_back(compare(conditions, metrics, i, j, "strategy_vs_random"));
+/// The record of `sweep` whose analysis counts: the most recently started (ties: the last by
+/// file name); nullptr when no record has that sweep name.
+const SweepRecord* latest_record(const std::vector<SweepRecord>& records,
+                                 const std::string& sweep) {
+    const SweepRecord* best = nullptr;
+    for (const SweepRecord& rec : records) {
+        if (rec.sweep_name != sweep) continue;
+        if (best == nullptr ||
+            std::tie(rec.started, rec.file_name) > std::tie(best->started, best->file_name))
+            best = &rec;
+    }
+    return best;
+}
+
+/// What the analysis of every sweep name is reduced with, and each sweep's design (axes and
+/// planned labels from its records).
+struct SweepSetup {
+    std::vector<SweepAnalysis> analyses; ///< sorted by name
+    std::map<std::string, detail::SweepDesign> designs;
+    /// (sweep name, replicate ID) -> axis -> label, from every record.
+    std::map<std::pair<std::string, std::string>, std::map<std::string, std::string>> coordinates;
+};
+
+SweepSetup setup_sweeps(const std::string& dir, const std::vector<ReplicateRow>& rows,
+                        const std::vector<SweepRecord>& records, const ReduceOptions& options) {
+    SweepSetup out;
+    std::set<std::string> names;
+    for (const ReplicateRow& row : rows) names.insert(row.sweep_name);
+    for (const SweepRecord& rec : records) {
+        names.insert(rec.sweep_name);
+        for (const PlannedReplicate& p : rec.replicates) {
+            // Without the "seed" coordinate (the plan's seed index): a condition's replicates
+            // differ in it.
+            std::map<std::string, std::string> coords;
+            for (const auto& [axis, label] : p.coordinates) {
+                if (axis != "seed") coords.emplace(axis, label);
+            }
+            for (const auto& [axis, label] : coords)
+                out.designs[rec.sweep_name].planned_labels[axis].insert(label);
+            out.coordinates.emplace(std::make_pair(rec.sweep_name, p.id), std::move(coords));
         }
+    }
+    std::optional<AnalysisSpec> from_file;
+    if (!options.analysis_file.empty()) from_file = load_analysis(options.analysis_file);
+    for (const std::string& name : names) {
+        SweepAnalysis a;
+        a.sweep_name = name;
+        a.source = "default (no record)";
+        if (const SweepRecord* rec = latest_record(records, name)) {
+            const Sweep sweep =
+                parse_sweep(rec->sweep_toml, dir + "/sweeps/" + rec->file_name, rec->overrides);
+            a.spec = sweep.analysis;
+            a.source = "sweeps/" + rec->file_name;
+            out.designs[name].axes = sweep.axes;
+        }
+        if (from_file) {
+            a.spec = *from_file;
+            a.source = "--analysis " + options.analysis_file;
+        }
+        out.analyses.push_back(std::move(a));
+    }
+    return out;
+}
+
+/// Adds every AL replicate's AUBC values (accuracy and its sweep's primary endpoints).
+void add_aubc(std::vector<ReplicateRow>& rows, const std::vector<SweepAnalysis>& analyses) {
+    for (ReplicateRow& row : rows) {
+        if (!row.series) continue;
+        const auto a = std::find_if(analyses.begin(), analyses.end(), [&](const SweepAnalysis& s) {
+            return s.sweep_name == row.sweep_name;
+        });
+        for (const auto& [m, v] : detail::aubc_values(*row.series, a->spec.primary))
+            row.values[m] = v;
+    }
+}
+
+/// Drops the primary endpoints no replicate of the sweep has: a DataError when the analysis
+/// declared them, a note (SweepAnalysis::primary_missing) for the defaults.
+void check_primary(std::vector<SweepAnalysis>& analyses, const std::vector<ReplicateRow>& rows) {
+    for (SweepAnalysis& a : analyses) {
+        std::set<std::string> available;
+        bool any = false;
+        for (const ReplicateRow& row : rows) {
+            if (row.sweep_name != a.sweep_name) continue;
+            any = true;
+            for (const auto& [m, v] : row.values) available.insert(m);
+        }
+        if (!any) continue; // a record without complete replicates: nothing to test
+        std::vector<std::string> kept;
+        for (const std::string& p : a.spec.primary) {
+            if (available.count(p) != 0) {
+                kept.push_back(p);
+            } else if (a.spec.declared) {
+                std::string list;
+                for (const std::string& m : available) list += (list.empty() ? "" : ", ") + m;
+                throw DataError(a.source + ": analysis.primary: endpoint '" + p +
+                                "' is in no replicate of sweep '" + a.sweep_name +
+                                "'; its replicates have: " + list);
+            } else {
+                a.primary_missing.push_back(p);
+            }
+        }
+        a.spec.primary = kept;
+    }
+}
+
+/// Per condition: its settings and record coordinates; and Condition::coordinates.
+std::vector<detail::ConditionFacts>
+condition_facts(std::vector<Condition>& conditions,
+                const std::map<std::string, const ReplicateRow*>& by_id, const SweepSetup& setup) {
+    std::vector<detail::ConditionFacts> out;
+    for (Condition& c : conditions) {
+        detail::ConditionFacts f;
+        const ReplicateRow& first = *by_id.at(c.ids.front());
+        f.settings.insert(first.settings.begin(), first.settings.end());
+        for (const std::string& id : c.ids) {
+            const auto it = setup.coordinates.find({c.sweep_name, id});
+            if (it != setup.coordinates.end() && !it->second.empty()) {
+                f.coordinates = it->second;
+                break;
+            }
+        }
+        c.coordinates = coordinates_text(f.coordinates);
+        out.push_back(std::move(f));
+    }
+    return out;
+}
+
+/// The trajectories of the AL conditions, in condition order.
+std::vector<Trajectory> trajectories(const Reduction& r,
+                                     const std::map<std::string, const ReplicateRow*>& by_id,
+                                     const ReduceOptions& options) {
+    std::vector<Trajectory> out;
+    for (std::size_t c = 0; c < r.conditions.size(); ++c) {
+        const Condition& cond = r.conditions[c];
+        std::vector<detail::RoundSeries> series;
+        for (const std::string& id : cond.ids) {
+            const ReplicateRow& row = *by_id.at(id);
+            if (row.series) series.push_back(*row.series);
+        }
+        if (series.empty()) continue;
+        const SweepAnalysis* a = detail::analysis_of(r, cond.sweep_name);
+        out.push_back(detail::summarize_trajectory(c, cond.label, series, a->spec.primary,
+                                                   options.bootstrap_resamples, options.seed));
     }
     return out;
 }
 
 } // namespace
 
-Reduction reduce_directory(const std::string& dir, std::int64_t bootstrap_resamples,
-                           std::uint64_t seed) {
+namespace detail {
+
+const SweepAnalysis* analysis_of(const Reduction& r, const std::string& name) {
+    for (const SweepAnalysis& a : r.analyses) {
+        if (a.sweep_name == name) return &a;
+    }
+    return nullptr;
+}
+
+std::string format_number(double v, int digits) {
+    if (std::isnan(v)) return "-";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*g", digits, v);
+    return buf;
+}
+
+std::string format_p(double p) {
+    if (std::isnan(p)) return "-";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, p < 1e-3 ? "%.1e" : "%.3f", p);
+    return buf;
+}
+
+} // namespace detail
+
+Reduction reduce_directory(const std::string& dir, const ReduceOptions& options) {
     Reduction out;
     out.directory = dir;
+    out.bootstrap_resamples = options.bootstrap_resamples;
     FileStates states;
-    const std::vector<ReplicateRow> rows = read_replicates(dir, out, states);
+    std::vector<ReplicateRow> rows = read_replicates(dir, out, states);
     out.records = read_sweep_records(dir, out.unreadable_records);
     out.planned = detail::planned_status(out.records, states);
     out.replicates = static_cast<std::int64_t>(rows.size());
+    SweepSetup setup = setup_sweeps(dir, rows, out.records, options);
+    add_aubc(rows, setup.analyses);
+    check_primary(setup.analyses, rows);
+    out.analyses = std::move(setup.analyses);
+    std::map<std::string, const ReplicateRow*> by_id;
+    for (const ReplicateRow& row : rows) by_id[row.id] = &row;
     out.metrics = metric_order(rows);
     out.conditions = make_conditions(rows, out.metrics);
-    out.summaries = summarize_conditions(out.conditions, out.metrics, bootstrap_resamples, seed);
-    out.comparisons = pair_contrasts(out.conditions, out.metrics);
+    const std::vector<detail::ConditionFacts> facts = condition_facts(out.conditions, by_id, setup);
+    out.summaries = summarize_conditions(out.conditions, out.metrics, options.bootstrap_resamples,
+                                         options.seed);
+    out.trajectories = trajectories(out, by_id, options);
+    out.comparisons = detail::compare_conditions(out, facts, setup.designs, options);
     return out;
-}
-
-std::string summary_markdown(const Reduction& r) {
-    std::ostringstream md;
-    md << "# Summary of " << r.directory << "\n\n"
-       << r.replicates << " complete replicates in " << r.conditions.size() << " conditions";
-    if (!r.failed.empty()) md << ", " << r.failed.size() << " failed";
-    md << ". Values: mean +- sample std [95% Student-t interval] over seeds (n).\n\n"
-       << "A condition is one sweep name, one sp major version and one condition key: every key "
-          "in the replicate ID (train.device and train.precision as run, the weights by file "
-          "name, sweep.seed) but replicate.seed. Replicates that differ in any of these are never "
-          "pooled; a heading names the keys in which its condition differs from the others. "
-          "Comparisons pair equal replicate seeds within one context (same sweep seed, device "
-          "and precision).\n\n";
-    std::vector<std::size_t> shown;
-    for (const std::string& m : headline()) {
-        const auto it = std::find(r.metrics.begin(), r.metrics.end(), m);
-        if (it != r.metrics.end())
-            shown.push_back(static_cast<std::size_t>(it - r.metrics.begin()));
-    }
-    for (std::size_t c = 0; c < r.conditions.size(); ++c) {
-        md << "## " << r.conditions[c].label
-           << "\n\n| metric | n | mean +- std | 95% t | 95% bootstrap |\n"
-           << "|---|---:|---|---|---|\n";
-        for (std::size_t m : shown) {
-            const stats::Summary& s = r.summaries[c][m];
-            md << "| " << r.metrics[m] << " | " << s.n << " | " << format(s.mean) << " +- "
-               << format(s.std) << " | [" << format(s.t_low) << ", " << format(s.t_high) << "] | ["
-               << format(s.boot_low) << ", " << format(s.boot_high) << "] |\n";
-        }
-        md << "\n";
-    }
-    for (const Comparison& cmp : r.comparisons) {
-        md << "## " << r.conditions[cmp.a].label << "  vs  " << r.conditions[cmp.b].label
-           << "\n\nPaired on shared seeds; difference = first - second; p-values two-sided, "
-              "Holm-corrected across all "
-           << r.metrics.size() << " metrics.\n\n"
-           << "| metric | n | mean diff | t | p (t, Holm) | W | p (Wilcoxon, Holm) | d_z | g |\n"
-           << "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
-        for (std::size_t m : shown) {
-            const stats::PairedTest& t = cmp.tests[m];
-            md << "| " << r.metrics[m] << " | " << t.n << " | " << format(t.mean_difference)
-               << " | " << format(t.t) << " | " << format_p(cmp.t_p_holm[m]) << " | " << format(t.w)
-               << " | " << format_p(cmp.w_p_holm[m]) << " | " << format(t.cohens_dz, 3) << " | "
-               << format(t.hedges_g, 3) << " |\n";
-        }
-        md << "\n";
-    }
-    if (!r.failed.empty()) {
-        md << "## Failed replicates\n\n";
-        for (const std::string& f : r.failed) md << "- " << f << "\n";
-        md << "\n";
-    }
-    md << detail::sweep_record_markdown(r);
-    return md.str();
-}
-
-namespace {
-
-/// The file's attributes and the metric names.
-void write_summary_header(h5::File& f, const Reduction& r) {
-    f.write_attribute("schema_version", std::int32_t{1});
-    f.write_attribute("file_kind", "summary");
-    f.write_attribute("sp_version", version());
-    f.write_attribute("git_revision", git_revision());
-    f.write_attribute("replicates", r.replicates);
-    f.write_attribute("confidence", 0.95);
-    f.write<std::string>("/metrics", r.metrics);
-}
-
-/// /conditions: one entry per condition; seeds and IDs concatenated, split by seed_offsets.
-void write_conditions(h5::File& f, const std::vector<Condition>& conditions) {
-    std::vector<std::string> label, sweep, strategy, identity, major;
-    std::vector<std::int64_t> count, offsets{0};
-    std::vector<std::uint64_t> seeds;
-    std::vector<std::string> ids;
-    for (const Condition& c : conditions) {
-        label.push_back(c.label);
-        sweep.push_back(c.sweep_name);
-        strategy.emplace_back(enum_name(c.strategy));
-        identity.push_back(c.identity);
-        major.push_back(c.sp_version_major);
-        count.push_back(static_cast<std::int64_t>(c.seeds.size()));
-        seeds.insert(seeds.end(), c.seeds.begin(), c.seeds.end());
-        ids.insert(ids.end(), c.ids.begin(), c.ids.end());
-        offsets.push_back(static_cast<std::int64_t>(seeds.size()));
-    }
-    f.write<std::string>("/conditions/label", label);
-    f.write<std::string>("/conditions/sweep_name", sweep);
-    f.write<std::string>("/conditions/strategy", strategy);
-    f.write<std::string>("/conditions/identity", identity);
-    f.write<std::string>("/conditions/sp_version_major", major);
-    f.write<std::int64_t>("/conditions/replicates", count);
-    f.write<std::int64_t>("/conditions/seed_offsets", offsets);
-    f.write<std::uint64_t>("/conditions/seeds", seeds);
-    f.write<std::string>("/conditions/replicate_ids", ids);
-}
-
-/// /summary: [condition][metric] tables, one per Summary field.
-void write_summaries(h5::File& f, const Reduction& r) {
-    const h5::Shape shape = {static_cast<std::uint64_t>(r.conditions.size()),
-                             static_cast<std::uint64_t>(r.metrics.size())};
-    auto table = [&](const std::string& path, auto get) {
-        std::vector<double> v;
-        for (const auto& per_metric : r.summaries) {
-            for (const stats::Summary& s : per_metric) v.push_back(get(s));
-        }
-        f.write<double>(path, v, shape);
-    };
-    std::vector<std::int64_t> n;
-    for (const auto& per_metric : r.summaries) {
-        for (const stats::Summary& s : per_metric) n.push_back(s.n);
-    }
-    f.write<std::int64_t>("/summary/n", n, shape);
-    table("/summary/mean", [](const stats::Summary& s) { return s.mean; });
-    table("/summary/std", [](const stats::Summary& s) { return s.std; });
-    table("/summary/median", [](const stats::Summary& s) { return s.median; });
-    table("/summary/min", [](const stats::Summary& s) { return s.min; });
-    table("/summary/max", [](const stats::Summary& s) { return s.max; });
-    table("/summary/t_low", [](const stats::Summary& s) { return s.t_low; });
-    table("/summary/t_high", [](const stats::Summary& s) { return s.t_high; });
-    table("/summary/bootstrap_low", [](const stats::Summary& s) { return s.boot_low; });
-    table("/summary/bootstrap_high", [](const stats::Summary& s) { return s.boot_high; });
-}
-
-/// /comparisons: the pairs, then [comparison][metric] tables, one per test field.
-void write_comparisons(h5::File& f, const Reduction& r) {
-    const h5::Shape shape = {static_cast<std::uint64_t>(r.comparisons.size()),
-                             static_cast<std::uint64_t>(r.metrics.size())};
-    std::vector<std::int64_t> a, b, pn;
-    std::vector<std::string> kind;
-    for (const Comparison& c : r.comparisons) {
-        a.push_back(static_cast<std::int64_t>(c.a));
-        b.push_back(static_cast<std::int64_t>(c.b));
-        kind.push_back(c.kind);
-        for (const stats::PairedTest& t : c.tests) pn.push_back(t.n);
-    }
-    f.write<std::int64_t>("/comparisons/a", a);
-    f.write<std::int64_t>("/comparisons/b", b);
-    f.write<std::string>("/comparisons/kind", kind);
-    f.write<std::int64_t>("/comparisons/n", pn, shape);
-    auto table = [&](const std::string& path, auto get) {
-        std::vector<double> v;
-        for (const Comparison& c : r.comparisons) {
-            for (std::size_t m = 0; m < c.tests.size(); ++m) v.push_back(get(c, m));
-        }
-        f.write<double>(path, v, shape);
-    };
-    table("/comparisons/mean_difference",
-          [](const Comparison& c, std::size_t m) { return c.tests[m].mean_difference; });
-    table("/comparisons/t", [](const Comparison& c, std::size_t m) { return c.tests[m].t; });
-    table("/comparisons/t_p", [](const Comparison& c, std::size_t m) { return c.tests[m].t_p; });
-    table("/comparisons/t_p_holm",
-          [](const Comparison& c, std::size_t m) { return c.t_p_holm[m]; });
-    table("/comparisons/w", [](const Comparison& c, std::size_t m) { return c.tests[m].w; });
-    table("/comparisons/w_p", [](const Comparison& c, std::size_t m) { return c.tests[m].w_p; });
-    table("/comparisons/w_p_holm",
-          [](const Comparison& c, std::size_t m) { return c.w_p_holm[m]; });
-    table("/comparisons/cohens_dz",
-          [](const Comparison& c, std::size_t m) { return c.tests[m].cohens_dz; });
-    table("/comparisons/hedges_g",
-          [](const Comparison& c, std::size_t m) { return c.tests[m].hedges_g; });
-}
-
-} // namespace
-
-void write_summary(const Reduction& r, const std::string& dir) {
-    io::AtomicH5File out(dir + "/summary.h5");
-    h5::File& f = out.file();
-    write_summary_header(f, r);
-    write_conditions(f, r.conditions);
-    write_summaries(f, r);
-    if (!r.comparisons.empty()) write_comparisons(f, r);
-    if (!r.failed.empty()) f.write<std::string>("/failed", r.failed);
-    detail::write_sweep_records(f, r);
-    out.commit();
-    io::write_file_atomic(dir + "/summary.md", summary_markdown(r));
 }
 
 } // namespace sp

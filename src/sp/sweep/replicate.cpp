@@ -23,6 +23,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
+#include <set>
+#include <thread>
 #include <utility>
 
 namespace sp {
@@ -137,13 +139,16 @@ void store_outputs(EvalOutputs&& e, ReplicateResult& result) {
     result.class_vectors = std::move(e.class_vectors);
 }
 
-/// The result file with /metrics (and /al for active learning); the checkpoint goes after it.
+/// The result file with /metrics (and /al for active learning), and what `more` adds; the
+/// checkpoint goes after it.
 void write_replicate(const Replicate& r, const ReplicateResult& result, const Analysis& analysis,
-                     const std::optional<AlState>& al, std::int64_t classes) {
+                     const std::optional<AlState>& al, std::int64_t classes,
+                     const std::function<void(h5::File&)>& more) {
     const int compression = static_cast<int>(r.config.output.compression);
     write_result_file(result_path(r), result, compression, [&](h5::File& f) {
         write_analysis(f, analysis, compression);
         if (al) write_rounds(f, "/al", *al, r.config.al, classes, compression);
+        more(f);
     });
     std::error_code ec;
     std::filesystem::remove(checkpoint_path(r), ec); // the result supersedes it
@@ -151,7 +156,7 @@ void write_replicate(const Replicate& r, const ReplicateResult& result, const An
 
 /// A replicate's stages: resolve, load data, build the model, train (one round on the whole
 /// training set for a baseline, active-learning rounds otherwise), evaluate, analyse, write.
-ReplicateOutcome train_replicate(const Replicate& r, const RunContext& ctx,
+ReplicateOutcome train_replicate(const Plan& plan, const Replicate& r, const RunContext& ctx,
                                  ReplicateResult& result) {
     const Experiment& cfg = r.config;
     const auto t0 = std::chrono::steady_clock::now();
@@ -171,6 +176,21 @@ ReplicateOutcome train_replicate(const Replicate& r, const RunContext& ctx,
         }
         result.provenance.pretrained_sha256 = now;
     }
+    // al.init = "baseline": the baseline's final weights, once its result file is complete.
+    const Replicate* baseline = baseline_of(plan, r);
+    std::string start_weights;
+    if (baseline) {
+        const auto ready = await_baseline(*baseline, r, ctx);
+        if (!ready) {
+            return {r.id,
+                    "stopped",
+                    0,
+                    seconds_since(t0),
+                    "stopped while waiting for baseline replicate " + baseline->id,
+                    0};
+        }
+        start_weights = *ready;
+    }
     const DataSplits data = load_dataset(cfg.dataset, r.seeds.pool, ctx.threads);
     result.provenance.dataset_sha256 = data.checksum;
     result.provenance.cache_sha256 = data.cache_sha256;
@@ -179,12 +199,18 @@ ReplicateOutcome train_replicate(const Replicate& r, const RunContext& ctx,
     result.class_names = data.class_names;
 
     ResNet18 model = build_model(cfg.model, facts.classes, r.seeds.init, device);
+    std::string start_sha256;
+    if (baseline) {
+        start_sha256 = load_model_state(*model, start_weights);
+        log::info("replicate " + r.id + ": starts from the final weights of baseline replicate " +
+                  baseline->id + " (SHA-256 " + start_sha256 + ")");
+    }
     // Dropout masks come from LibTorch's global generator: seed it from the dropout stream.
     torch::manual_seed(r.seeds.dropout);
     TrainingData batches(cfg, facts, data, ctx.threads, r.seeds.data);
 
-    const TrainingContext training{checkpoint_path(r), device, ctx.threads, ctx.stop_requested,
-                                   origin};
+    const TrainingContext training{checkpoint_path(r), device, ctx.threads,
+                                   ctx.stop_requested, origin, start_weights};
     const RoundsOutcome trained = run_rounds(r, training, model, batches);
     result.history = trained.history;
     if (trained.stopped) return {r.id, "stopped", 0, seconds_since(t0), trained.message, 0};
@@ -196,7 +222,15 @@ ReplicateOutcome train_replicate(const Replicate& r, const RunContext& ctx,
 
     result.provenance.end_time = utc_now_iso8601();
     result.provenance.blas = blas_libraries(); // now with the lazily loaded ones (cuBLAS)
-    write_replicate(r, result, analysis, trained.al, facts.classes);
+    write_replicate(r, result, analysis, trained.al, facts.classes, [&](h5::File& f) {
+        // A baseline keeps its final weights for the replicates that start from them.
+        if (cfg.al.strategy == Strategy::baseline) write_model_state(f, *model);
+        if (baseline) {
+            h5::Group p = f.open_group("/provenance");
+            p.write_attribute("baseline_id", baseline->id);
+            p.write_attribute("baseline_weights_sha256", start_sha256);
+        }
+    });
     const double accuracy = accuracy_of(result.labels, result.predictions, result.classes).overall;
     return {r.id, "complete", accuracy, seconds_since(t0), "", 0};
 }
@@ -229,6 +263,88 @@ bool result_is_complete(const std::string& path, const std::string& id) {
                         "to delete it)");
     }
     return status == "complete";
+}
+
+namespace {
+
+/// The error a failed result file at `path` records; nothing when there is no file, it cannot
+/// be read, or it is not a failure.
+std::optional<std::string> recorded_failure(const std::string& path) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) return std::nullopt;
+    try {
+        const h5::File f = h5::File::open(path);
+        if (f.read_attribute<std::string>("status") != "failed") return std::nullopt;
+        return f.has_attribute("error") ? f.read_attribute<std::string>("error") : "no message";
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+
+} // namespace
+
+std::optional<std::string> await_baseline(const Replicate& baseline, const Replicate& r,
+                                          const RunContext& ctx) {
+    const std::string path = result_path(baseline);
+    const std::string which = "baseline replicate " + baseline.id + " (seed " +
+                              std::to_string(baseline.seed) + ", " + path + ")";
+    const auto t0 = std::chrono::steady_clock::now();
+    double interval = 1.0;
+    double next_log = 0.0;
+    for (;;) {
+        try {
+            if (result_is_complete(path, baseline.id)) return path;
+        } catch (const DataError& e) {
+            throw DataError("replicate " + r.id + " starts from the final weights of " + which +
+                            ", but: " + e.what());
+        }
+        if (const auto error = recorded_failure(path)) {
+            throw DataError("replicate " + r.id + " starts from the final weights of " + which +
+                            ", which failed: " + *error);
+        }
+        const double waited = seconds_since(t0);
+        if (waited >= next_log) {
+            log::info("replicate " + r.id + ": waiting for " + which + " to complete (waited " +
+                      format_duration(waited) + ")");
+            next_log += 600.0;
+        }
+        // Sleep in slices, so that a stop request is seen within a quarter second.
+        const auto until = std::chrono::steady_clock::now() +
+                           std::chrono::milliseconds(static_cast<long>(interval * 1000));
+        while (std::chrono::steady_clock::now() < until) {
+            if (ctx.stop_requested && ctx.stop_requested()) return std::nullopt;
+            std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        }
+        interval = std::min(2 * interval, kBaselinePollMaxSeconds);
+    }
+}
+
+std::size_t clear_failed_baselines(const Plan& plan, bool force) {
+    std::set<std::string> done;
+    std::size_t removed = 0;
+    for (const Replicate& r : plan.replicates) {
+        const Replicate* b = baseline_of(plan, r);
+        if (b == nullptr || !done.insert(b->id).second) continue;
+        const std::string path = result_path(*b);
+        if (!force && !recorded_failure(path)) continue;
+        std::error_code exists_ec;
+        if (!std::filesystem::exists(path, exists_ec)) continue;
+        try {
+            const h5::File f = h5::File::open(path);
+            if (f.read_attribute<std::string>("replicate_id") != b->id) continue; // not ours
+        } catch (const Error&) {
+            continue;
+        }
+        std::error_code ec;
+        if (std::filesystem::remove(path, ec)) {
+            ++removed;
+            log::info("baseline replicate " + b->id + ": removed its " +
+                      (force ? "result " : "failed result ") + path +
+                      " of an earlier run (it runs again before the replicates that start from "
+                      "it)");
+        }
+    }
+    return removed;
 }
 
 ReplicateOutcome run_replicate(const Plan& plan, const Replicate& r, const RunContext& ctx) {
@@ -265,7 +381,7 @@ ReplicateOutcome run_replicate(const Plan& plan, const Replicate& r, const RunCo
     p.seeds = r.seeds;
     int code = kFailed;
     try {
-        return train_replicate(r, ctx, result);
+        return train_replicate(plan, r, ctx, result);
     } catch (const ResumeRefused& e) {
         code = kRefused;
         result.status = "failed";

@@ -8,7 +8,9 @@
 
 #include "sp/plan/plan.hpp"
 
+#include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace sp {
@@ -62,7 +64,32 @@ bool result_is_complete(const std::string& path, const std::string& id);
 /// the outcome "failed" without touching that file. "baseline" trains once on the whole training
 /// set; every other strategy runs active-learning rounds (initial pool, train, score the unlabelled
 /// pool, query, repeat; see al/loop.hpp), checkpointing at epoch and round boundaries; both end
-/// with the replicate's /metrics.
+/// with the replicate's /metrics, and a baseline's result file keeps its final weights
+/// (/model/state). A replicate with al.init = "baseline" first waits for its baseline's result
+/// file (await_baseline), then starts from those weights and records which
+/// (/provenance@baseline_id, @baseline_weights_sha256); its baseline's failure is its own, with
+/// an error naming the baseline.
 ReplicateOutcome run_replicate(const Plan& plan, const Replicate& r, const RunContext& ctx);
+
+/// How long await_baseline sleeps between looks at the baseline's result file: 1 s at first,
+/// doubling up to this bound (seconds).
+inline constexpr double kBaselinePollMaxSeconds = 10.0;
+
+/// Waits until the result file of `baseline` (the replicate `r` starts from) exists and is
+/// complete and returns its path; nothing when ctx.stop_requested() says stop first. Logs that
+/// `r` waits (when it starts waiting, then every 10 minutes). Throws DataError naming the
+/// baseline when its result file records a failure or belongs to another replicate. It never
+/// waits for a baseline nobody runs as long as the plan's run_order() is followed (the baseline
+/// was handed out first) and stop signals reach every rank (mpirun and srun forward them).
+std::optional<std::string> await_baseline(const Replicate& baseline, const Replicate& r,
+                                          const RunContext& ctx);
+
+/// Removes failed result files of the baselines that replicates of `plan` start from (each
+/// failed replicate is rerun, and a dependent must not read an earlier run's failure as this
+/// run's); with `force` (sp_sweep --force, which reruns everything) their complete ones too.
+/// Files of other replicates are left alone. Call on one rank, before any replicate starts
+/// (sp_sweep: before the work counter, whose construction is a barrier). Returns how many it
+/// removed.
+std::size_t clear_failed_baselines(const Plan& plan, bool force = false);
 
 } // namespace sp

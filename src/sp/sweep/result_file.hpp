@@ -75,7 +75,8 @@ struct ReplicateResult {
     std::vector<std::int64_t> predictions; ///< N
     std::vector<std::string> class_names;  ///< K
     std::string layer = "avgpool";         ///< where the embeddings were taken
-    /// model.extra_layers: name -> (C, pooled features N x C row-major): /eval/extra/<name>.
+    /// model.extra_layers: entry as written -> (C, features N x C row-major; C * H * W when
+    /// flattened): /eval/extra/<entry>. Their cosine statistics go to /metrics/features/<entry>.
     std::map<std::string, std::pair<std::int64_t, std::vector<float>>> extra;
     /// Rows of the final linear layer's weight (K x C, row-major): /model/class_vectors.
     std::vector<float> class_vectors;

@@ -41,8 +41,11 @@ EvalOutputs embed(ResNet18& model, BatchLoader& loader, torch::Device device,
 }
 
 AnalysisInput analysis_input(const EvalOutputs& e) {
-    return analysis_input(e.samples, e.dim, e.classes, e.embeddings, e.labels, e.class_vectors,
-                          e.dim);
+    AnalysisInput in =
+        analysis_input(e.samples, e.dim, e.classes, e.embeddings, e.labels, e.class_vectors, e.dim);
+    for (const auto& [name, layer] : e.extra)
+        in.feature_sets.push_back({name, layer.first, layer.second.data()});
+    return in;
 }
 
 PoolOutputs pool_outputs(ResNet18& model, const ImageSet& images,

@@ -31,18 +31,21 @@ struct EvalOutputs {
     std::vector<float> logits;             ///< N x K
     std::vector<std::int64_t> labels;      ///< N
     std::vector<std::int64_t> predictions; ///< N, argmax of the logits (first on ties)
-    /// Requested extra layers: name -> (C, global-average-pooled outputs N x C row-major).
+    /// Requested extra features (model.extra_layers entries as written) -> (C, rows N x C
+    /// row-major): C channels when pooled, C * H * W when flattened (model/resnet.hpp).
     std::map<std::string, std::pair<std::int64_t, std::vector<float>>> extra;
     std::vector<float> class_vectors; ///< rows of the final linear layer's weight, K x D
 };
 
 /// Runs `model` in eval mode without gradients over epoch 0 of `loader` (which should not
-/// shuffle) and returns its outputs, with `extra_layers` (names of feature_layer_names()) pooled
-/// and the class vectors (fc.weight). Leaves the model in eval mode.
+/// shuffle) and returns its outputs, with the features `extra_layers` name (model.extra_layers
+/// entries, parse_feature_spec()) and the class vectors (fc.weight). Leaves the model in eval
+/// mode. Throws ConfigError for an entry that names no module.
 EvalOutputs embed(ResNet18& model, BatchLoader& loader, torch::Device device,
                   const std::vector<std::string>& extra_layers);
 
-/// The metrics' view of `e` (pointers into it: `e` must outlive the result).
+/// The metrics' view of `e`, its extra features as feature sets (pointers into it: `e` must
+/// outlive the result).
 AnalysisInput analysis_input(const EvalOutputs& e);
 
 /// How pool_outputs() batches and samples.
