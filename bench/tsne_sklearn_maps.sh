@@ -15,7 +15,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
-build=${1:-$root/build/dev}
+build=$(cd "${1:-$root/build/dev}" && pwd)
 seeds=${2:-8}
 work=${3:-$(mktemp -d /tmp/sp-tsne-maps.XXXXXX)}
 threads=${4:-2}
@@ -34,9 +34,16 @@ if ! "$python" -c 'import sklearn, scipy, h5py' 2>/dev/null; then
 fi
 mkdir -p "$work"
 echo "workdir $work" >&2
+# The replicates are what counts: the sweep's closing reduction may refuse the quick sweep's
+# declared contrasts once the strategy axis is cut down to the baseline.
 (cd "$work" && "$build/src/apps/sp_sweep" --threads "$threads" \
     --set al.strategy=baseline --set sweep.seeds="$seeds" --set train.epochs=2 \
-    --set metrics.tsne.enabled=false --set output.dir="$work/replicates" >"$work/sweep.log" 2>&1)
-files=$(ls "$work"/replicates/*.h5 | grep -v '/summary.h5$')
+    --set metrics.tsne.enabled=false --set output.dir="$work/replicates" >"$work/sweep.log" 2>&1) ||
+    echo "sp_sweep exited non-zero (see $work/sweep.log); using the replicates it wrote" >&2
+files=$(ls "$work"/replicates/*.h5 2>/dev/null | grep -v '/summary.h5$' || true)
+if [[ $(echo "$files" | grep -c .) -lt 2 ]]; then
+    echo "tsne_sklearn_maps.sh: fewer than 2 replicate files in $work/replicates" >&2
+    exit 1
+fi
 OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads "$python" "$here/tsne_sklearn_maps.py" \
     "$build/src/apps/sp_analyze" "$work/maps" $files --threads "$threads"

@@ -38,7 +38,8 @@
 # times, resuming from <output.dir>/array/ID/checkpoints/.
 #
 # With SP_ARRAY_REDUCE=1 (set by submit-array.sh on a job depending on the array) the script
-# instead runs sp_reduce on the sweep's output directories: summary.h5 and summary.md.
+# instead writes the sweep's records into its output directories (`sp_sweep SWEEP --record`: what
+# was planned, and the [analysis] table) and runs sp_reduce on them: summary.h5 and summary.md.
 #
 # Arguments after SWEEP are sp_sweep configuration overrides (--set key=value); they are applied
 # when resolving each replicate. Environment: SP_SWEEP, SP_REDUCE (the binaries; else build/dev
@@ -72,6 +73,11 @@ if [[ ${SP_ARRAY_REDUCE:-0} == 1 ]]; then
         [[ $idx == index ]] && continue
         output_dir_of "$id"
     done <<< "$plan" | sort -u)
+    # The sweep record of each directory (what the sweep planned, and its [analysis] table):
+    # the array tasks ran one replicate each, in their own directories.
+    log "$sp_sweep $sweep ${args[*]} --record"
+    "$sp_sweep" "$sweep" "${args[@]}" --record > /dev/null ||
+        { log "error: cannot write the sweep records of $sweep"; exit 2; }
     rc=0
     for d in "${dirs[@]}"; do
         left=$(find "$d/array" -maxdepth 1 -name '*.toml' 2>/dev/null | wc -l)

@@ -230,6 +230,7 @@ int run(int argc, char** argv) {
     std::string file;
     std::vector<std::string> overrides;
     bool dry_run = false;
+    bool record_only = false;
     bool keys = false;
     int ranks = 0;
     int threads = 0;
@@ -244,6 +245,11 @@ int run(int argc, char** argv) {
         ->type_name("KEY=VALUE")
         ->allow_extra_args(false);
     app.add_flag("--dry-run", dry_run, "print the plan (replicates, IDs, seeds, ranks) and exit");
+    app.add_flag("--record", record_only,
+                 "write the sweep record of each results directory (what this sweep plans: "
+                 "<output.dir>/sweeps/*.toml) and exit; for job arrays whose tasks each run one "
+                 "replicate, before sp_reduce")
+        ->excludes("--dry-run");
     app.add_option("--ranks", ranks, "ranks to plan for (default: the MPI job's size, else 1)")
         ->check(CLI::Range(1, 1 << 20));
     app.add_option("--threads", threads,
@@ -278,10 +284,10 @@ int run(int argc, char** argv) {
         sp::parse_sweep(sweep_text, file.empty() ? sp::kEmbeddedQuickName : file, overrides);
     // A plan only shown may lack the weights file (the IDs then name it by file name, and say
     // so); a plan that runs hashes it.
-    const bool runs = !dry_run && show.empty() && format == "table";
-    const sp::Plan plan =
-        sp::make_plan(sweep, ranks > 0 ? ranks : launcher_ranks(),
-                      runs ? sp::MissingWeights::refuse : sp::MissingWeights::name_only);
+    const bool runs = !dry_run && !record_only && show.empty() && format == "table";
+    const sp::Plan plan = sp::make_plan(sweep, ranks > 0 ? ranks : launcher_ranks(),
+                                        runs || record_only ? sp::MissingWeights::refuse
+                                                            : sp::MissingWeights::name_only);
     const bool printer = launcher_rank() == 0; // one copy of the plan per job
     for (const std::string& path : plan.missing_weights) {
         if (printer) {
@@ -307,6 +313,14 @@ int run(int argc, char** argv) {
         return run_sweep(plan, ctx, signals, argc, argv);
     }
     if (!printer) return 0;
+    if (record_only) {
+        const std::string command = sp::command_line(argc, argv);
+        for (const auto& record : sp::make_sweep_records(plan, sweep_text, command, overrides)) {
+            sp::write_sweep_record(record);
+            std::cout << record.directory << "/sweeps/" << record.file_name << "\n";
+        }
+        return 0;
+    }
     if (!show.empty()) {
         for (const auto& r : plan.replicates) {
             if (r.id == show || std::to_string(r.index + 1) == show) {

@@ -115,7 +115,8 @@ def identity_text(resolved, baseline_id=None):
     # Keys whose type is float but whose value is integral come back from tomllib as float
     # already, since sp writes floats with a '.'; nothing to convert.
     lines = [f"{k} = {toml_value(v)}\n" for k, v in sorted(keys.items())
-             if k not in NOT_IN_ID and k != "al.init"]
+             if k not in NOT_IN_ID and k != "al.init"
+             and not (k == "metrics.tsne.compat" and v == "sp")]
     lines.append("model.pretrained = " + toml_string(weights_id(keys["model.pretrained"])) + "\n")
     if starts_from_baseline(keys):
         lines.append('al.init = "baseline"\n')
@@ -135,7 +136,9 @@ def check_ids(sp_sweep, path, rows, *extra):
     for row in rows[::7] + rows[-1:]:
         resolved = subprocess.run([sp_sweep, str(path), "--show-config", row["id"], *extra],
                                   check=True, capture_output=True, text=True).stdout
-        want = expected_id(resolved)
+        # A replicate that starts from its baseline names that baseline's ID (the pairing itself
+        # is checked below).
+        want = expected_id(resolved, row.get("baseline") or None)
         check(row["id"] == want, f"replicate {row['index']} {extra}: sp ID {row['id']}, oracle {want}")
 
 
@@ -183,8 +186,32 @@ def main():
     sp_sweep, source = sys.argv[1], Path(sys.argv[2])
     paper = source / "sweeps" / "paper.toml"
     rows = plan_tsv(sp_sweep, paper)
-    check(len(rows) == 40, f"paper.toml: {len(rows)} replicates, expected 2 x 2 x 10 = 40")
+    check(len(rows) == 60, f"paper.toml: {len(rows)} replicates, expected 2 x 3 x 10 = 60")
     sweep_seed = tomllib.loads(paper.read_text())["sweep"]["seed"]
+
+    # [[sweep.rules]] (sweeps/README.md, "Rules that depend on the axes"): a rule's keys on the
+    # replicates whose axis labels match its `when`, over the base value. paper.toml's one rule
+    # leaves the CIFAR-10 baseline unshuffled and every Tiny ImageNet replicate shuffled.
+    doc = tomllib.loads(paper.read_text())
+    shuffled = {}
+    for row in rows[::3] + [r for r in rows if r["strategy"] == "baseline"]:
+        want = flatten(doc).get("train.shuffle", True)
+        for rule in doc["sweep"].get("rules", []):
+            sets = flatten({k: v for k, v in rule.items() if k != "when"})
+            when = flatten(rule["when"])
+            if "train.shuffle" in sets and all(
+                    row.get("axis:" + a) == (l if isinstance(l, str) else toml_value(l))
+                    for a, l in when.items()):
+                want = sets["train.shuffle"]
+        resolved = subprocess.run([sp_sweep, str(paper), "--show-config", row["id"]],
+                                  check=True, capture_output=True, text=True).stdout
+        got = resolved_keys(resolved)[0]["train.shuffle"]
+        check(got == want, f"{row['id']} {row['dataset']}/{row['strategy']}: train.shuffle "
+                           f"{got}, the rules say {want}")
+        shuffled[(row["dataset"], row["strategy"])] = got
+    check(shuffled.get(("cifar10", "baseline")) is False, "the CIFAR-10 baseline shuffles")
+    check(shuffled.get(("tiny-imagenet", "baseline")) is True,
+          "the Tiny ImageNet baseline does not shuffle (its images are stored class by class)")
 
     # Seeds: the documented derivation, stream by stream.
     for row in rows:
@@ -243,8 +270,10 @@ def main():
     # al.init = "baseline" (sweeps/README.md, "Starting from the baseline"): the baselines keep
     # their IDs; each active-learning replicate is paired with the baseline of its seed whose
     # settings but al.* and train.shuffle equal its own, and its ID names that baseline's ID.
+    # paper.toml says al.init = "baseline"; the same sweep with "pretrained" is the reference.
     init = ("--set", "al.init=baseline")
     dep = plan_tsv(sp_sweep, paper, *init)
+    pretrained = plan_tsv(sp_sweep, paper, "--set", "al.init=pretrained")
     # A spread of active-learning replicates, and every baseline of their seeds.
     sample = [r for r in dep if r["strategy"] != "baseline"][::4]
     seeds = {r["seed"] for r in sample}
@@ -260,7 +289,7 @@ def main():
             {"model.pretrained": weights_id(k["model.pretrained"])}
 
     pairs = 0
-    for old_row, row in zip(rows, dep):
+    for old_row, row in zip(pretrained, dep):
         if row["id"] not in keys:
             check(row["strategy"] == "baseline" or row["id"] != old_row["id"],
                   f"{row['id']}: al.init = baseline kept the ID")
@@ -285,7 +314,7 @@ def main():
         check(f"baseline replicate {b}" in resolved[row["id"]],
               f"{row['id']}: --show-config does not name its baseline")
     check(pairs == len(sample), f"{pairs} active-learning replicates paired, expected {len(sample)}")
-    check(all(r["id"] == o["id"] for r, o in zip(dep, rows) if r["strategy"] == "baseline"),
+    check(all(r["id"] == o["id"] for r, o in zip(dep, pretrained) if r["strategy"] == "baseline"),
           "al.init = baseline changed a baseline's ID")
     # Without a baseline in the sweep, the plan is refused, naming the replicate and the rule.
     alone = subprocess.run([sp_sweep, str(paper), "--dry-run", *init,

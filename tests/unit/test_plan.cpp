@@ -339,8 +339,10 @@ TEST(Identity, ConditionAndContextKeys) {
 TEST(ResolvedToml, ReadsBackToTheSameReplicate) {
     sp::test::TempDir dir;
     const std::string weights = dir.write("resnet18.pt", "stand-in weights");
-    const sp::Plan p = sp::make_plan(sp::load_sweep(sp::test::source_path("sweeps/paper.toml"),
-                                                    {"model.pretrained=" + weights}));
+    // al.init = "pretrained": a replicate that starts from its baseline does not plan alone.
+    const sp::Plan p =
+        sp::make_plan(sp::load_sweep(sp::test::source_path("sweeps/paper.toml"),
+                                     {"model.pretrained=" + weights, "al.init=pretrained"}));
     for (std::size_t i : {std::size_t{0}, std::size_t{17}, p.replicates.size() - 1}) {
         const sp::Replicate& r = p.replicates[i];
         const sp::Plan again =
@@ -359,7 +361,7 @@ TEST(PaperSweep, GridAndSchedules) {
     // Shown, not run: the repository does not hold the weights file paper.toml names.
     const sp::Plan p = sp::make_plan(sp::load_sweep(sp::test::source_path("sweeps/paper.toml")), 1,
                                      sp::MissingWeights::name_only);
-    ASSERT_EQ(p.replicates.size(), 2U * 2U * 10U);
+    ASSERT_EQ(p.replicates.size(), 2U * 3U * 10U);
     std::set<std::string> ids;
     std::map<std::string, int> per_condition;
     for (const auto& r : p.replicates) {
@@ -378,12 +380,13 @@ TEST(PaperSweep, GridAndSchedules) {
                 EXPECT_EQ(sizes.back(), 100000);
                 EXPECT_EQ(r.config.dataset.resize, 224);
             }
-        } else {
-            EXPECT_FALSE(r.config.train.shuffle)
-                << "the notebook's baseline loader does not shuffle";
+        } else if (r.config.al.strategy == sp::Strategy::baseline) {
+            // test_sweep_rules.cpp: only the CIFAR-10 baseline is unshuffled (a [[sweep.rules]]).
+            EXPECT_EQ(r.config.train.shuffle, r.config.dataset.name != "cifar10")
+                << "the notebook's CIFAR baseline loader does not shuffle";
         }
     }
-    EXPECT_EQ(ids.size(), 40U);
+    EXPECT_EQ(ids.size(), 60U);
     for (const auto& [condition, n] : per_condition) EXPECT_EQ(n, 10) << condition;
 }
 

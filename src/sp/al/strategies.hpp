@@ -42,7 +42,9 @@ std::vector<double> entropy_scores(const float* probs, std::int64_t n, std::int6
 /// H[mean_t p_t] - mean_t H[p_t] per row, `mc_probs` being t x n x k softmax probabilities from
 /// t stochastic (dropout) passes. Means are summed over t in order and divided by t; entropies
 /// as in entropy_scores. Not clipped: a value may be a rounding error below 0 (e.g. -1e-17)
-/// when the passes agree.
+/// when the passes agree. In sp's ResNet18 the only dropout is `model.dropout`, before fc: the
+/// passes share one feature vector per image and perturb only the linear head, so this is the
+/// head's epistemic uncertainty, not the network's (Gal et al. drop units throughout).
 std::vector<double> bald_scores(const float* mc_probs, std::int64_t t, std::int64_t n,
                                 std::int64_t k);
 

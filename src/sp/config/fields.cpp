@@ -134,7 +134,8 @@ std::vector<Field> build_fields() {
              "torchvision state_dict saved as a plain dict (scripts/convert_weights.py); empty = "
              "random init",
              SP_ACCESS(model.pretrained), kAny, {}, /*identity=*/false),
-        make("model.dropout", K::real, "dropout probability before fc (MC dropout for BALD)",
+        make("model.dropout", K::real,
+             "dropout probability before fc (BALD's MC dropout: perturbs only the classifier head)",
              SP_ACCESS(model.dropout), kUnitHalfOpen),
         make("model.num_classes", K::integer, "output classes; 0 = the dataset's class count",
              SP_ACCESS(model.num_classes), kNonNegative),

@@ -6,7 +6,8 @@
 ///     sp::Plan p = sp::make_plan(s);             // plan/plan.hpp
 ///
 /// Precedence, lowest first: built-in defaults, the file's base tables, a variant's settings, an
-/// axis value, `--set` overrides. A `--set` on a swept key replaces that axis by the one value.
+/// axis value, a rule's settings (`[[sweep.rules]]`, on the replicates its `when` names), `--set`
+/// overrides. A `--set` on a swept key replaces that axis by the one value.
 
 #include "sp/config/analysis.hpp"
 #include "sp/config/experiment.hpp"
@@ -34,6 +35,27 @@ struct Axis {
     Source source;                   ///< where the axis was declared
     std::vector<std::string> labels; ///< one per point: the value's text or the variant label
     std::vector<std::vector<Setting>> points; ///< what each point sets
+    /// Keys that rules naming this axis in their `when` set (sorted, unique): they change with
+    /// the axis' point too, so a contrast on this axis lets them differ within a pair.
+    std::vector<std::string> rule_keys;
+};
+
+/// A conditional setting (`[[sweep.rules]]`): keys set on exactly the replicates whose
+/// coordinates carry every label of `when`. Applied after the axes and before `--set`. A rule
+/// sets no key an axis sets, names only axes and labels of the sweep, matches at least one
+/// replicate, and no two rules set one key on one replicate (parse_sweep checks all four).
+struct Rule {
+    Source source; ///< where the [[sweep.rules]] entry starts
+    /// Axis name -> label (a variant label, or a key axis' value as text), sorted by axis. An
+    /// axis that a `--set` collapsed is dropped once its pinned value is checked to match.
+    std::vector<std::pair<std::string, std::string>> when;
+    std::vector<Setting> settings; ///< what the rule sets, in file order
+
+    /// Whether a replicate at `coordinates` (axis -> label, as Replicate::coordinates) is one
+    /// this rule sets.
+    bool matches(const std::vector<std::pair<std::string, std::string>>& coordinates) const;
+    /// "dataset = cifar10, strategy = baseline" (every replicate: "every replicate").
+    std::string when_text() const;
 };
 
 /// A parsed, validated sweep.
@@ -50,6 +72,7 @@ struct Sweep {
     Experiment base;                ///< defaults + the file's base tables
     SourceMap base_sources;         ///< where each base key was set (absent = default)
     std::vector<Axis> axes;         ///< sorted by name: file order never matters
+    std::vector<Rule> rules;        ///< [[sweep.rules]], in file order
     std::vector<Setting> overrides; ///< --set, applied last to every replicate
     /// The [analysis] table (config/analysis.hpp): how the reduction tests the results. Not
     /// part of any replicate's identity.

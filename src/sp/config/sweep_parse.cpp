@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -244,6 +245,12 @@ void read_sweep_table(Reader& r, const toml::table& t, Sweep& s) {
                 read_variants(r, *sub, s);
             else
                 r.problem(where, "sweep.variants", "expected a table, got " + node_type_name(node));
+        } else if (key == "rules") {
+            // Read by read_rules once every axis is known (the table's keys come in any order).
+            if (const auto* a = node.as_array(); a == nullptr || !a->is_array_of_tables())
+                r.problem(where, "sweep.rules",
+                          "rules are an array of tables ([[sweep.rules]]), got " +
+                              node_type_name(node));
         } else {
             r.unknown(where, "sweep." + key, [] {
                 std::vector<std::string> out;
@@ -271,6 +278,202 @@ void check_axis_overlap(Reader& r, const Sweep& s) {
                               "\"");
             }
         }
+    }
+}
+
+/// The labels of `axis`, quoted, for messages.
+std::string labels_text(const Axis& axis) {
+    std::vector<std::string> quoted;
+    for (const auto& l : axis.labels) quoted.push_back("\"" + l + "\"");
+    return join(quoted, ", ");
+}
+
+/// One `when` entry: `axis` -> the label of one of its points, or a problem.
+std::optional<std::string> read_when_label(Reader& r, const Axis& axis, const toml::node& n,
+                                           const Source& where, const std::string& key) {
+    std::string label;
+    if (const auto* str = n.as_string()) {
+        label = str->get();
+    } else if (axis.is_variant) {
+        r.problem(where, key,
+                  "a variant axis is named by its label, a string; got " + node_type_name(n) + " " +
+                      node_text(n));
+        return std::nullopt;
+    } else {
+        // A key axis: a value of the key's type, matched as the axis' own values are written.
+        const Field* f = find_field(axis.name);
+        auto v = r.convert(n, *f, where);
+        if (!v) return std::nullopt;
+        label = value_to_text(*v);
+    }
+    if (std::find(axis.labels.begin(), axis.labels.end(), label) != axis.labels.end()) return label;
+    std::string msg = "\"" + label + "\" is not a " +
+                      std::string(axis.is_variant ? "label" : "value") + " of axis \"" + axis.name +
+                      "\"";
+    if (const auto guess = axis.is_variant ? did_you_mean(label, axis.labels) : std::string();
+        !guess.empty())
+        msg += " (did you mean \"" + guess + "\"?)";
+    r.problem(where, key,
+              msg + "; its " + (axis.is_variant ? "labels" : "values") + ": " + labels_text(axis));
+    return std::nullopt;
+}
+
+/// Flattens `when`'s table (`{ "al.strategy" = "x" }` and `{ al.strategy = "x" }` alike) into
+/// axis -> label, reporting unknown axes and labels.
+void read_when(Reader& r, const toml::table& t, const std::string& prefix, const Sweep& s,
+               Rule& rule, bool& ok) {
+    for (auto&& [k, node] : t) {
+        const std::string name =
+            prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+        const Source where = r.at(k.source());
+        const std::string key = "sweep.rules.when." + name;
+        const auto axis = std::find_if(s.axes.begin(), s.axes.end(),
+                                       [&](const Axis& a) { return a.name == name; });
+        if (axis == s.axes.end()) {
+            if (const auto* sub = node.as_table()) {
+                read_when(r, *sub, name, s, rule, ok);
+                continue;
+            }
+            std::vector<std::string> names;
+            for (const Axis& a : s.axes) names.push_back(a.name);
+            std::string msg = "\"" + name + "\" is not an axis of the sweep";
+            if (const auto guess = did_you_mean(name, names); !guess.empty())
+                msg += " (did you mean \"" + guess + "\"?)";
+            msg +=
+                names.empty() ? std::string("; it has none") : "; its axes: " + join(names, ", ");
+            r.problem(where, key, msg);
+            ok = false;
+            continue;
+        }
+        const bool twice = std::any_of(rule.when.begin(), rule.when.end(),
+                                       [&](const auto& w) { return w.first == name; });
+        if (twice) {
+            r.problem(where, key, "axis \"" + name + "\" is named twice");
+            ok = false;
+            continue;
+        }
+        if (auto label = read_when_label(r, *axis, node, where, key))
+            rule.when.emplace_back(name, std::move(*label));
+        else
+            ok = false;
+    }
+}
+
+/// Whether some replicate of the full grid matches both rules: they agree on every axis both
+/// name (the grid is the product of the axes, so any other combination exists).
+bool overlap(const Rule& a, const Rule& b) {
+    for (const auto& [axis, label] : a.when) {
+        for (const auto& [axis_b, label_b] : b.when) {
+            if (axis == axis_b && label != label_b) return false;
+        }
+    }
+    return true;
+}
+
+/// sweep.rules: `[[sweep.rules]]` tables of `when = { AXIS = LABEL, ... }` and experiment keys.
+void read_rules(Reader& r, const toml::array& a, Sweep& s) {
+    std::map<std::string, std::string> swept_by; // key -> the axis that sets it
+    for (const Axis& axis : s.axes) {
+        for (const auto& point : axis.points) {
+            for (const Setting& setting : point) swept_by.emplace(setting.key, axis.name);
+        }
+    }
+    std::vector<Rule> rules;
+    for (const auto& e : a) {
+        const auto& tbl = *e.as_table();
+        Rule rule;
+        rule.source = r.at(e);
+        bool ok = true;
+        if (const auto* w = tbl.get("when")) {
+            if (const auto* wt = w->as_table(); wt == nullptr) {
+                r.problem(r.at(*w), "sweep.rules.when",
+                          "expected a table of axis = label (when = { dataset = \"cifar10\" }), "
+                          "got " +
+                              node_type_name(*w) + " " + node_text(*w));
+                ok = false;
+            } else if (wt->empty()) {
+                r.problem(r.at(*w), "sweep.rules.when",
+                          "empty: a setting of every replicate belongs in the base tables");
+                ok = false;
+            } else {
+                read_when(r, *wt, "", s, rule, ok);
+            }
+        } else {
+            r.problem(rule.source, "sweep.rules",
+                      "every rule needs a when table (when = { AXIS = \"LABEL\", ... })");
+            ok = false;
+        }
+        std::sort(rule.when.begin(), rule.when.end());
+        toml::table settings = tbl;
+        settings.erase("when");
+        r.walk(settings, "", [&](const Field& f, Value v, const Source& src) {
+            if (const auto it = swept_by.find(f.key); it != swept_by.end()) {
+                r.problem(src, f.key,
+                          "is set by axis \"" + it->second +
+                              "\"; a rule may set only keys that no axis sets (two places "
+                              "of the file would decide one value)");
+                ok = false;
+                return;
+            }
+            rule.settings.push_back(Setting{f.key, std::move(v), src});
+        });
+        if (rule.settings.empty() && ok) {
+            r.problem(rule.source, "sweep.rules", "the rule sets no key");
+            ok = false;
+        }
+        if (!ok) continue;
+        for (const Rule& earlier : rules) {
+            if (!overlap(earlier, rule)) continue;
+            for (const Setting& mine : rule.settings) {
+                for (const Setting& theirs : earlier.settings) {
+                    if (mine.key != theirs.key) continue;
+                    r.problem(mine.source, mine.key,
+                              "also set by the rule at " + earlier.source.describe() +
+                                  " on the same replicates (" + earlier.when_text() + " and " +
+                                  rule.when_text() + "): which value wins would depend on order");
+                }
+            }
+        }
+        rules.push_back(std::move(rule));
+    }
+    s.rules = std::move(rules);
+}
+
+/// After `--set`: a rule naming an axis that a `--set` collapsed keeps the replicates only if the
+/// pinned value is its label (the condition is then dropped), else it matches no replicate.
+/// Then each axis learns the keys that rules naming it set.
+void settle_rules(Reader& r, Sweep& s) {
+    for (Rule& rule : s.rules) {
+        std::vector<std::pair<std::string, std::string>> kept;
+        for (const auto& [axis, label] : rule.when) {
+            const bool present = std::any_of(s.axes.begin(), s.axes.end(),
+                                             [&](const Axis& a) { return a.name == axis; });
+            if (present) {
+                kept.emplace_back(axis, label);
+                continue;
+            }
+            const auto pin = std::find_if(s.overrides.rbegin(), s.overrides.rend(),
+                                          [&](const Setting& o) { return o.key == axis; });
+            if (pin == s.overrides.rend()) continue; // not reachable: only --set removes an axis
+            const std::string pinned = value_to_text(pin->value);
+            if (pinned != label) {
+                r.problem(rule.source, "sweep.rules",
+                          "the rule matches no replicate: " + pin->source.describe() +
+                              " pins axis \"" + axis + "\" to " + pinned + ", the rule needs " +
+                              label);
+            }
+        }
+        rule.when = std::move(kept);
+    }
+    for (Axis& axis : s.axes) {
+        std::set<std::string> keys;
+        for (const Rule& rule : s.rules) {
+            const bool named = std::any_of(rule.when.begin(), rule.when.end(),
+                                           [&](const auto& w) { return w.first == axis.name; });
+            if (!named) continue;
+            for (const Setting& setting : rule.settings) keys.insert(setting.key);
+        }
+        axis.rule_keys.assign(keys.begin(), keys.end());
     }
 }
 
@@ -321,8 +524,12 @@ Sweep parse_sweep(const std::string& text, const std::string& name,
         }
     }
     check_axis_overlap(r, s);
+    if (const auto* rules = root["sweep"]["rules"].as_array();
+        rules != nullptr && rules->is_array_of_tables())
+        read_rules(r, *rules, s);
     read_analysis(r, root, overrides, s.axes, s.analysis);
     apply_overrides(r, overrides, s);
+    settle_rules(r, s);
     diag.throw_if_any();
     return s;
 }
@@ -339,6 +546,19 @@ Sweep load_sweep(const std::string& path, const std::vector<std::string>& overri
     std::ostringstream ss;
     ss << in.rdbuf();
     return parse_sweep(ss.str(), path, overrides);
+}
+
+bool Rule::matches(const std::vector<std::pair<std::string, std::string>>& coordinates) const {
+    return std::all_of(when.begin(), when.end(), [&](const auto& w) {
+        return std::find(coordinates.begin(), coordinates.end(), w) != coordinates.end();
+    });
+}
+
+std::string Rule::when_text() const {
+    if (when.empty()) return "every replicate";
+    std::vector<std::string> parts;
+    for (const auto& [axis, label] : when) parts.push_back(axis + " = " + label);
+    return join(parts, ", ");
 }
 
 std::string experiment_to_toml(const Experiment& e) {

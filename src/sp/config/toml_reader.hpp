@@ -16,8 +16,8 @@
 
 namespace sp::config_detail {
 
-inline const std::vector<std::string> kSweepKeys = {"name",  "description", "seed",    "threads",
-                                                    "seeds", "axes",        "variants"};
+inline const std::vector<std::string> kSweepKeys = {"name",  "description", "seed",     "threads",
+                                                    "seeds", "axes",        "variants", "rules"};
 
 inline std::string node_type_name(const toml::node& n) {
     switch (n.type()) {

@@ -55,13 +55,13 @@
 /// distances), exaggeration 12 for 250 iterations with momentum 0.5 then 0.8, gains (+0.2 /
 /// x0.8, min 0.01) reset with the update at the switch, no gradient clipping, theta = angle 0.5.
 /// What still differs: scikit-learn accumulates its forces and error in float32 (sp in double,
-/// from the same float32 positions and cells); its PCA is randomized (svd_solver="randomized") where
-/// sp's is an exact eigendecomposition; its neighbour distances come from its ArgKmin (float64
-/// GEMM trick, square root, squared again), sp's from a direct double sum, so a float32 distance
-/// can differ in its last bit; with method exact scikit-learn uses P over all pairs, sp's mode
-/// the kNN P for every method (and fft keeps sp's interpolation); a zero-variance PCA component
-/// is seeded noise here (scikit-learn would divide by 0); past depth 80 sp's port of the tree
-/// merges points float32 halving cannot separate (scikit-learn would recurse without end).
+/// from the same float32 positions and cells); its PCA is randomized (svd_solver="randomized")
+/// where sp's is an exact eigendecomposition; its neighbour distances come from its ArgKmin
+/// (float64 GEMM trick, square root, squared again), sp's from a direct double sum, so a float32
+/// distance can differ in its last bit; with method exact scikit-learn uses P over all pairs, sp's
+/// mode the kNN P for every method (and fft keeps sp's interpolation); a zero-variance PCA
+/// component is seeded noise here (scikit-learn would divide by 0); past depth 80 sp's port of the
+/// tree merges points float32 halving cannot separate (scikit-learn would recurse without end).
 ///
 /// Determinism: for given input and options the output is bit-identical whatever `threads` is.
 /// Work is split by points or by fixed-size blocks, each producing its own values, and every sum

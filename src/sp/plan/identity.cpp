@@ -99,8 +99,11 @@ bool starts_from_baseline(const Experiment& e) {
 }
 
 bool omitted_from_identity(const std::string& key, const std::string& value) {
-    // Keys added after IDs were published enter only when they change what runs.
-    return key == "al.init" && value == "\"pretrained\"";
+    // Keys added after IDs were published enter only when they change what runs: at the value
+    // that does what every replicate did before the key existed they add no line, so earlier
+    // IDs (and results) stay valid.
+    return (key == "al.init" && value == "\"pretrained\"") ||
+           (key == "metrics.tsne.compat" && value == "\"sp\"");
 }
 
 std::string condition_key(const Experiment& e, const EffectiveSettings& run,

@@ -152,6 +152,13 @@ std::vector<double> run_priorities(const std::vector<Replicate>& replicates) {
     return priority;
 }
 
+/// "train.shuffle = false, train.epochs = 3": what a rule sets.
+std::string rule_settings_text(const Rule& rule) {
+    std::vector<std::string> parts;
+    for (const Setting& s : rule.settings) parts.push_back(s.key + " = " + value_to_toml(s.value));
+    return join(parts, ", ");
+}
+
 std::string fixed(double v, int decimals) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
@@ -249,6 +256,7 @@ Plan make_plan(const Sweep& sweep, int ranks, MissingWeights missing) {
     plan.sweep_seed = sweep.seed;
     plan.ranks = ranks;
     for (const auto& a : sweep.axes) plan.axes.push_back(a.name);
+    plan.rules = sweep.rules;
 
     Diagnostics diag;
     std::set<std::string> reported;
@@ -288,6 +296,15 @@ Plan make_plan(const Sweep& sweep, int ranks, MissingWeights missing) {
                 sources[s.key] = s.source;
             }
             coords.emplace_back(axis.name, axis.labels[at[a]]);
+        }
+        // Conditional settings, after every axis and before --set (parse_sweep checked that no
+        // two rules set one key here and that no rule sets a key an axis sets).
+        for (const Rule& rule : sweep.rules) {
+            if (!rule.matches(coords)) continue;
+            for (const Setting& s : rule.settings) {
+                find_field(s.key)->set(base, s.value);
+                sources[s.key] = s.source;
+            }
         }
         for (const Setting& s : sweep.overrides) {
             find_field(s.key)->set(base, s.value);
@@ -380,6 +397,11 @@ std::string resolved_toml(const Plan& plan, const Replicate& r) {
     out << "# Resolved configuration of replicate " << r.id << " of sweep \"" << plan.name
         << "\"\n";
     out << "# coordinates: " << coordinates_text(r) << "\n";
+    for (const Rule& rule : plan.rules) {
+        if (!rule.matches(r.coordinates)) continue;
+        out << "# [[sweep.rules]] at " << rule.source.describe() << " (" << rule.when_text()
+            << ") sets " << rule_settings_text(rule) << "\n";
+    }
     if (const Replicate* b = baseline_of(plan, r)) {
         // Not a key: the pairing is the plan's (baseline_of), and the baseline's ID is in r's.
         out << "# starts from the final weights of baseline replicate " << b->id << " "
@@ -416,6 +438,15 @@ std::string format_plan(const Plan& plan) {
     }
     std::vector<std::string> header = {"#", "id", "dataset", "strategy", "seed"};
     for (std::size_t a : shown) header.push_back(plan.axes[a]);
+    // Keys set by rules: a column each, or their effect would show nowhere in the table.
+    std::vector<std::string> rule_keys;
+    for (const Rule& rule : plan.rules) {
+        for (const Setting& setting : rule.settings) {
+            if (std::find(rule_keys.begin(), rule_keys.end(), setting.key) == rule_keys.end())
+                rule_keys.push_back(setting.key);
+        }
+    }
+    header.insert(header.end(), rule_keys.begin(), rule_keys.end());
     std::size_t dependents = 0;
     for (const auto& r : plan.replicates) dependents += r.effective.baseline_id.empty() ? 0 : 1;
     if (dependents > 0) header.emplace_back("from");
@@ -428,6 +459,8 @@ std::string format_plan(const Plan& plan) {
                                         std::string(enum_name(r.config.al.strategy)),
                                         std::to_string(r.seed)};
         for (std::size_t a : shown) row.push_back(r.coordinates[a].second);
+        for (const std::string& key : rule_keys)
+            row.push_back(value_to_text(find_field(key)->get(r.config)));
         if (dependents > 0) {
             const Replicate* b = baseline_of(plan, r);
             row.push_back(b ? "#" + std::to_string(b->index + 1) : "-");
@@ -483,6 +516,13 @@ std::string format_plan(const Plan& plan) {
     os << "estimated cost: total " << fixed(total, 1) << ", busiest rank "
        << fixed(*std::max_element(load.begin(), load.end()), 1)
        << " (relative units: images x pixels x width^2 / 1e6)\n";
+    for (const Rule& rule : plan.rules) {
+        const auto n =
+            std::count_if(plan.replicates.begin(), plan.replicates.end(),
+                          [&](const Replicate& r) { return rule.matches(r.coordinates); });
+        os << "rule " << rule.source.describe() << ": " << rule_settings_text(rule) << " where "
+           << rule.when_text() << " (" << n << (n == 1 ? " replicate" : " replicates") << ")\n";
+    }
     if (dependents > 0) {
         os << dependents << (dependents == 1 ? " replicate starts" : " replicates start")
            << " from the final weights of the baseline in column \"from\" (al.init = "

@@ -73,6 +73,7 @@ struct Plan {
     std::string description;
     std::uint64_t sweep_seed = 0;
     std::vector<std::string> axes; ///< axis names, sorted
+    std::vector<Rule> rules;       ///< the sweep's [[sweep.rules]], applied after the axes
     std::vector<Replicate>
         replicates; ///< grid order: axes by name, values in file order, seeds last
     int ranks = 1;

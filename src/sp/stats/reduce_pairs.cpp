@@ -105,6 +105,8 @@ class DeclaredPairing {
             } else {
                 allowed_.insert(c_.factor);
             }
+            // What [[sweep.rules]] naming this axis set changes with its point too.
+            allowed_.insert(axis_->rule_keys.begin(), axis_->rule_keys.end());
         } else {
             allowed_.insert(c_.factor);
         }
@@ -336,6 +338,14 @@ MetricRole role_of(const std::string& metric, const AnalysisSpec& spec) {
     return MetricRole::secondary;
 }
 
+/// The fewest pairs with which the two-sided sign-flip test can give p < alpha: the smallest
+/// n with 2 / 2^n < alpha (its smallest p, every difference of one sign).
+double signflip_min_pairs(double alpha) {
+    double n = 1.0;
+    while (2.0 / std::pow(2.0, n) >= alpha && n < 64.0) n += 1.0;
+    return n;
+}
+
 /// Roles, declared p, Holm over the primary cells, BH over the secondary cells, equivalence
 /// verdicts and power, for the comparisons of one sweep.
 void correct(std::vector<Comparison>& cmps, const std::vector<std::string>& metrics,
@@ -379,13 +389,20 @@ void correct(std::vector<Comparison>& cmps, const std::vector<std::string>& metr
             const double alpha = spec.alpha / static_cast<double>(family);
             const stats::PairedTest& t = c.tests[m];
             const double sd = t.sd_difference;
-            if (t.n >= 2 && std::isfinite(sd))
-                c.mdd[m] =
-                    stats::minimum_detectable_effect(static_cast<double>(t.n), alpha, spec.power) *
-                    sd;
+            // The sign-flip test's smallest two-sided p is 2 / 2^n: below this many seeds it
+            // cannot reach alpha / m whatever the effect (the t-test power would promise that).
+            const double floor_n =
+                spec.test == DeclaredTest::sign_flip ? signflip_min_pairs(alpha) : 2.0;
+            if (t.n >= 2 && std::isfinite(sd)) {
+                c.mdd[m] = static_cast<double>(t.n) < floor_n
+                               ? std::numeric_limits<double>::infinity()
+                               : stats::minimum_detectable_effect(static_cast<double>(t.n), alpha,
+                                                                  spec.power) *
+                                     sd;
+            }
             if (!std::isnan(c.effect[m]) && std::isfinite(sd) && sd > 0) {
                 const double n = stats::pairs_needed(c.effect[m] / sd, alpha, spec.power);
-                if (!std::isnan(n)) c.seeds_needed[m] = std::max(2.0, std::ceil(n));
+                if (!std::isnan(n)) c.seeds_needed[m] = std::max(floor_n, std::ceil(n));
             }
         }
     }
