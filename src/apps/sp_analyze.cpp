@@ -4,7 +4,8 @@
 //                [--classes K] [--seed S]
 //
 // Reads /eval/embeddings (N x D, float32 or float64), /eval/labels (N, int64 or int32) and, if
-// present, /model/class_vectors (K x D) from FILE, computes every metric (results-schema/
+// present, /model/class_vectors (K x D) and a replicate's extra layers (/eval/extra/<name>, the
+// cosine statistics of each) from FILE, computes every metric (results-schema/
 // measures.md) and writes the group /metrics into FILE (or into a copy at OUT), replacing an
 // old /metrics. The file is rewritten atomically: a copy is written beside it and renamed over
 // it, so an interruption leaves the original untouched. Metric settings come from the file's own
@@ -32,6 +33,7 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -46,6 +48,9 @@ struct Loaded {
     std::int64_t class_vector_dim = 0;
     std::optional<std::string> config_toml;
     std::optional<std::uint64_t> tsne_seed;
+    /// The file's extra feature sets (/eval/extra/<name> for each model.extra_layers entry of
+    /// its resolved configuration): name, width, n x width rows.
+    std::vector<std::tuple<std::string, std::int64_t, std::vector<float>>> extra;
 };
 
 /// A float matrix stored as float32 or float64.
@@ -110,6 +115,21 @@ Loaded load(const std::string& file, std::int64_t classes_arg) {
     }
     if (f.exists("/provenance") && f.open_group("/provenance").has_attribute("config_toml"))
         in.config_toml = f.open_group("/provenance").read_attribute<std::string>("config_toml");
+    if (in.config_toml) {
+        // A replicate's extra layers are analysed again with its embeddings (their cosine
+        // statistics are part of /metrics, which is rewritten whole).
+        const sp::Sweep s = sp::parse_sweep(*in.config_toml, file + ":/provenance/config_toml");
+        for (const std::string& name : s.base.model.extra_layers) {
+            const std::string path = "/eval/extra/" + name;
+            if (!f.exists(path)) continue;
+            sp::h5::Shape es;
+            std::vector<float> rows = read_floats(f, path, es);
+            if (static_cast<std::int64_t>(es[0]) != in.n)
+                throw sp::DataError(file + ": " + path + " has " + std::to_string(es[0]) +
+                                    " rows for " + std::to_string(in.n) + " embeddings");
+            in.extra.emplace_back(name, static_cast<std::int64_t>(es[1]), std::move(rows));
+        }
+    }
     if (f.exists("/provenance/seeds") &&
         f.open_group("/provenance/seeds").has_attribute("seed_tsne"))
         in.tsne_seed = f.open_group("/provenance/seeds").read_attribute<std::uint64_t>("seed_tsne");
@@ -210,8 +230,10 @@ int main(int argc, char** argv) {
         const sp::MetricsConfig cfg = metrics_config(file, in, sets);
         const std::uint64_t tsne_seed =
             seed >= 0 ? static_cast<std::uint64_t>(seed) : in.tsne_seed.value_or(0);
-        const sp::AnalysisInput ai = sp::analysis_input(in.n, in.d, in.classes, in.x, in.labels,
-                                                        in.class_vectors, in.class_vector_dim);
+        sp::AnalysisInput ai = sp::analysis_input(in.n, in.d, in.classes, in.x, in.labels,
+                                                  in.class_vectors, in.class_vector_dim);
+        for (const auto& [name, width, rows] : in.extra)
+            ai.feature_sets.push_back({name, width, rows.data()});
         const sp::Analysis a = sp::analyze(ai, cfg, tsne_seed, threads);
         const std::string target = output.empty() ? file : output;
         write_in_copy(file, target, a);

@@ -46,6 +46,34 @@ with h5py.File("copy.h5", "r") as f:
     assert np.isnan(f["metrics/scalars"].attrs["silhouette_cosine_tsne"])
     assert "enabled is false" in u["silhouette_cosine_tsne"], u
 PY
+# A replicate-like file with an extra layer (model.extra_layers in its resolved configuration):
+# sp_analyze rewrites /metrics whole, so the layer's cosine statistics must be recomputed too.
+"$python" - <<'PY'
+import h5py, numpy as np
+rng = np.random.default_rng(1)
+with h5py.File("foreign.h5", "r") as f:
+    x, y = f["eval/embeddings"][()], f["eval/labels"][()]
+z = rng.normal(size=(240, 12)).astype(np.float32) + 0.5
+with h5py.File("extra.h5", "w") as f:
+    f["eval/embeddings"] = x
+    f["eval/labels"] = y
+    f["eval/extra/layer4.1.conv2:flatten"] = z
+    f.create_group("provenance").attrs["config_toml"] = (
+        '[model]\nextra_layers = ["layer4.1.conv2:flatten"]\n')
+PY
+"$sp_analyze" extra.h5 --set metrics.tsne.enabled=false --quiet
+"$python" - <<'PY'
+import h5py, numpy as np
+with h5py.File("extra.h5", "r") as f:
+    z = f["eval/extra/layer4.1.conv2:flatten"][()].astype(np.float64)
+    s = dict(f["metrics/scalars"].attrs)
+    assert "layer4.1.conv2:flatten" in f["metrics/features"], list(f["metrics"])
+u = z / np.linalg.norm(z, axis=1, keepdims=True)
+c = u @ u.T
+pairs = c[np.triu_indices(len(z), 1)]
+got = s["layer4_1_conv2_flatten_cosine_all_mean"]
+assert abs(got - pairs.mean()) < 1e-6, (got, pairs.mean())
+PY
 for bad in no_labels.h5 bad_label.h5; do
     before=$(sha256sum "$bad")
     set +e

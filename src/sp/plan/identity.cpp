@@ -14,12 +14,6 @@ std::string line(const std::string& key, const std::string& value) {
     return key + " = " + value + "\n";
 }
 
-std::string lines(const std::vector<std::pair<std::string, std::string>>& settings) {
-    std::string out;
-    for (const auto& [key, value] : settings) out += line(key, value);
-    return out;
-}
-
 } // namespace
 
 EffectiveSettings resolve_effective(const Experiment& e, bool cuda_available) {
