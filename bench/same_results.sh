@@ -9,7 +9,8 @@
 #   bench/same_results.sh both BEFORE_APPS AFTER_APPS WORK_DIR [--quick]
 #
 # APPS_DIR holds sp_sweep, sp_reduce and sp_analyze (e.g. build/dev/src/apps; copy it aside
-# before changing the code). The sweeps: every file in sweeps/ planned (--dry-run, --ranks 8,
+# before changing the code). The sweeps: every file in sweeps/ planned (--dry-run --format tsv,
+# which plans without the data; --ranks 8,
 # --show-config of its first replicate, --list-keys); bench/same_results/*.toml (all strategies
 # with every round recorded; optimizer, schedule, cold start, t-SNE and cosine variants) and the
 # e2e tests' sweep files (tests/fixtures/{sweep_mpi,reduce,failure}.toml) run on 1 rank with
@@ -33,8 +34,8 @@ run() {
     "$apps/sp_sweep" --list-keys > "$out/plans/list-keys.txt"
     for f in "$root"/sweeps/*.toml "$here"/same_results/*.toml; do
         name=$(basename "$f" .toml)
-        (cd "$root" && "$apps/sp_sweep" "$f" --dry-run) > "$out/plans/$name.txt"
-        (cd "$root" && "$apps/sp_sweep" "$f" --dry-run --ranks 8) > "$out/plans/$name.ranks8.txt"
+        (cd "$root" && "$apps/sp_sweep" "$f" --dry-run --format tsv) > "$out/plans/$name.txt"
+        (cd "$root" && "$apps/sp_sweep" "$f" --dry-run --format tsv --ranks 8) > "$out/plans/$name.ranks8.txt"
         local id
         id=$(grep -oE '\b[0-9a-f]{16}\b' "$out/plans/$name.txt" | head -n 1)
         (cd "$root" && "$apps/sp_sweep" "$f" --show-config "$id") > "$out/plans/$name.show.txt"

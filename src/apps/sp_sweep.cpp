@@ -13,6 +13,7 @@
 #include "sp/plan/plan.hpp"
 #include "sp/stats/reduce.hpp"
 #include "sp/stats/sweep_record.hpp"
+#include "sp/sweep/preflight.hpp"
 #include "sp/sweep/replicate.hpp"
 #include "sp/util/error.hpp"
 #include "sp/util/log.hpp"
@@ -31,6 +32,7 @@
 #include <iostream>
 #include <set>
 #include <sstream>
+#include <utility>
 
 namespace {
 
@@ -119,15 +121,45 @@ std::string outcome_table(const sp::Plan& plan, const std::vector<sp::ReplicateO
     return os.str();
 }
 
+/// Runs `body` on a job of several ranks where an exception must not unwind into MPI_Finalize
+/// (or into the work counter's destructor) while another rank waits for this one: any exception
+/// escaping it ends the whole job (Environment::abort, with the error's exit code, 1 for a bug)
+/// after logging its message. On one rank no one can wait: the exception propagates.
+template <class Body>
+auto or_abort_job(const sp::mpi::Environment& env, Body&& body) -> decltype(body()) {
+    if (env.world().size() == 1) return body();
+    try {
+        return body();
+    } catch (const sp::Error& e) {
+        env.abort(e.exit_code(), e.what());
+    } catch (const std::exception& e) {
+        env.abort(static_cast<int>(sp::ExitCode::bug), std::string("internal error: ") + e.what());
+    } catch (...) {
+        env.abort(static_cast<int>(sp::ExitCode::bug), "internal error: unknown exception");
+    }
+}
+
 /// Runs the sweep: every rank takes the next replicate, longest estimated first, from a
 /// job-wide counter until none is left or a stop signal arrives; the outcomes are gathered on
 /// rank 0, which prints the table and the reduction. Exit code 75 (requeue) if a signal stopped
 /// the sweep (each running replicate checkpointed first); else 2 if any replicate was refused as
 /// bad input (a resume or skip refused: ReplicateOutcome::exit_code), 3 if any other failed.
+int sweep_on_ranks(const sp::mpi::Environment& env, sp::Plan plan, sp::RunContext ctx,
+                   const std::vector<std::string>& signals);
+
+/// Starts MPI and runs sweep_on_ranks. On several ranks any exception escaping it, on any rank,
+/// ends the whole job with the error's exit code and message (or_abort_job).
 int run_sweep(sp::Plan plan, sp::RunContext ctx, const std::vector<std::string>& signals, int argc,
               char** argv) {
     sp::tune_allocator();
     sp::mpi::Environment env(argc, argv);
+    // From here on, an error on any rank ends the whole job: no rank is left waiting in a
+    // collective (or for the work counter) for a rank that unwound into MPI_Finalize.
+    return or_abort_job(env, [&] { return sweep_on_ranks(env, std::move(plan), ctx, signals); });
+}
+
+int sweep_on_ranks(const sp::mpi::Environment& env, sp::Plan plan, sp::RunContext ctx,
+                   const std::vector<std::string>& signals) {
     sp::install_stop_signals(signals);
     const sp::mpi::Comm& world = env.world();
     if (world.size() != plan.ranks) {
@@ -151,18 +183,22 @@ int run_sweep(sp::Plan plan, sp::RunContext ctx, const std::vector<std::string>&
     std::vector<std::string> mine;
     {
         sp::mpi::SharedCounter next(world, 0);
-        while (!sp::stop_requested()) {
-            const std::int64_t i = next.next();
-            if (i >= static_cast<std::int64_t>(order.size())) break;
-            const auto& r = plan.replicates[order[static_cast<std::size_t>(i)]];
-            sp::log::info("replicate " + r.id + " (" +
-                          std::string(sp::enum_name(r.config.al.strategy)) + ", seed " +
-                          std::to_string(r.seed) + ") on " + std::to_string(ctx.threads) +
-                          " thread(s)");
-            const sp::ReplicateOutcome o = sp::run_replicate(plan, r, ctx);
-            if (o.status == "failed") sp::log::error("replicate " + r.id + " failed: " + o.message);
-            mine.push_back(serialize(o));
-        }
+        // Here too: on rank 0 the counter's destructor waits for every other rank's last draw.
+        or_abort_job(env, [&] {
+            while (!sp::stop_requested()) {
+                const std::int64_t i = next.next();
+                if (i >= static_cast<std::int64_t>(order.size())) break;
+                const auto& r = plan.replicates[order[static_cast<std::size_t>(i)]];
+                sp::log::info("replicate " + r.id + " (" +
+                              std::string(sp::enum_name(r.config.al.strategy)) + ", seed " +
+                              std::to_string(r.seed) + ") on " + std::to_string(ctx.threads) +
+                              " thread(s)");
+                const sp::ReplicateOutcome o = sp::run_replicate(plan, r, ctx);
+                if (o.status == "failed")
+                    sp::log::error("replicate " + r.id + " failed: " + o.message);
+                mine.push_back(serialize(o));
+            }
+        });
     }
     std::string joined;
     for (const auto& m : mine) joined += m + "\n";
@@ -279,6 +315,10 @@ int run(int argc, char** argv) {
         std::cout << list_keys(format == "tsv");
         return 0;
     }
+    if (format == "tsv" && !dry_run) {
+        throw sp::ConfigError("--format tsv formats the plan of --dry-run (or the keys of "
+                              "--list-keys): add --dry-run, or drop --format to run the sweep");
+    }
     const std::string sweep_text = sp::sweep_file_text(file); // the embedded one when empty
     const sp::Sweep sweep =
         sp::parse_sweep(sweep_text, file.empty() ? sp::kEmbeddedQuickName : file, overrides);
@@ -290,7 +330,7 @@ int run(int argc, char** argv) {
                                                             : sp::MissingWeights::name_only);
     const bool printer = launcher_rank() == 0; // one copy of the plan per job
     for (const std::string& path : plan.missing_weights) {
-        if (printer) {
+        if (printer && !dry_run) { // a dry run lists it with the other missing inputs
             sp::log::warn("model.pretrained: " + path +
                           " cannot be read: the IDs of the replicates using it are provisional "
                           "(by file name, not contents); a run refuses to start without it");
@@ -298,6 +338,9 @@ int run(int argc, char** argv) {
     }
     if (runs) {
         if (printer) std::cout << sp::format_plan(plan) << std::flush;
+        // Every rank checks the same inputs of the same plan before MPI starts: a missing one
+        // ends them all with exit 2, before anything is written.
+        sp::require_inputs(plan);
         // What this run plans, in each results directory, before any replicate runs.
         if (printer) {
             const std::string command = sp::command_line(argc, argv);
@@ -337,11 +380,16 @@ int run(int argc, char** argv) {
         throw sp::ConfigError("--show-config: no replicate \"" + show + "\" in sweep \"" +
                               plan.name + "\"");
     }
-    if (format == "tsv") {
-        std::cout << sp::format_plan_tsv(plan);
-        return 0;
+    std::cout << (format == "tsv" ? sp::format_plan_tsv(plan) : sp::format_plan(plan));
+    // A dry run checks what a run would: the plan, then every missing input, and exit 2. The TSV
+    // plan is for scripts that plan where the data need not be (job arrays, ID checks): there
+    // the missing inputs are warnings.
+    if (dry_run) {
+        std::cout << std::flush;
+        if (format != "tsv") sp::require_inputs(plan);
+        if (const auto missing = sp::missing_inputs(plan); !missing.empty())
+            sp::log::warn("a run would refuse (exit 2): " + sp::missing_inputs_text(missing));
     }
-    std::cout << sp::format_plan(plan);
     return 0;
 }
 

@@ -6,7 +6,9 @@ set -euo pipefail
 sp_sweep=$1 sp_validate=$2
 # shellcheck source=../support/fixture.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../support/fixture.sh"
-cp "$fixtures/failure.toml" "$tmp/f.toml"
+# The bad variant's root must exist to pass sp_sweep's input preflight; empty, it fails at run time.
+mkdir "$tmp/nonexistent-cifar"
+sed "s|/nonexistent/cifar-10-batches-bin|$tmp/nonexistent-cifar|" "$fixtures/failure.toml" > "$tmp/f.toml"
 set +e
 "$sp_sweep" "$tmp/f.toml" --threads 1 --set output.dir="$tmp/out" > "$tmp/log" 2>&1
 rc=$?

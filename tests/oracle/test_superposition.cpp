@@ -21,12 +21,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <iostream>
 #include <limits>
 #include <random>
 #include <sstream>
@@ -488,17 +486,34 @@ TEST(SuperpositionInput, RejectsBadShapesLabelsValuesAndOptions) {
     EXPECT_THROW(sp::feature_dimensionality(inf_w.data(), 2, 4), sp::DataError);
 }
 
-TEST(SuperpositionSpeed, TenThousandBy512) {
-    // CIFAR-10's evaluation set: 10,000 x 512 with 10 classes. Generous bound: a shared runner.
+TEST(SuperpositionScale, TenThousandBy512) {
+    // CIFAR-10's evaluation set: 10,000 x 512 with 10 classes, at full size. No timing here: the
+    // speed goal is measured in bench/ (metrics_bench), never asserted by a test.
     const Data data = make_data(10000, 512, 10, Kind::rectified, 5);
-    const auto t0 = std::chrono::steady_clock::now();
     const Superposition s =
         sp::superposition_measures(data.x.data(), data.n, data.d, data.labels.data(), data.classes);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::cout << "superposition_measures 10000 x 512, K 10: " << seconds << " s\n";
-    EXPECT_EQ(s.covariance_spectrum.size(), 512U);
-    EXPECT_LT(seconds, 10.0);
+    ASSERT_EQ(s.covariance_spectrum.size(), 512U);
+    // The documented relations at this size: a descending, non-negative spectrum whose
+    // (sum lambda)^2 / sum lambda^2 is the participation ratio, in [1, d].
+    double sum = 0.0;
+    double squares = 0.0;
+    for (std::size_t i = 0; i < s.covariance_spectrum.size(); ++i) {
+        const double lambda = s.covariance_spectrum[i];
+        ASSERT_TRUE(std::isfinite(lambda)) << i;
+        EXPECT_GE(lambda, 0.0) << i;
+        if (i > 0) {
+            EXPECT_LE(lambda, s.covariance_spectrum[i - 1]) << i;
+        }
+        sum += lambda;
+        squares += lambda * lambda;
+    }
+    ASSERT_GT(squares, 0.0);
+    EXPECT_NEAR(s.participation_ratio, sum * sum / squares, 1e-9 * s.participation_ratio);
+    EXPECT_GE(s.participation_ratio, 1.0);
+    EXPECT_LE(s.participation_ratio, 512.0);
+    EXPECT_EQ(s.classes_present, 10);
+    EXPECT_EQ(s.unit_selectivity.size(), 512U);
+    EXPECT_EQ(s.unit_classes.size(), 512U);
 }
 
 } // namespace

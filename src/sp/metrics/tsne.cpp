@@ -376,7 +376,7 @@ std::vector<double> pca_init(const float* x, std::int64_t n, std::int64_t d, std
     });
     // scikit-learn: pca.fit_transform(X).astype(np.float32) before the scaling.
     if (compat == TsneCompat::sklearn) {
-        for (double& v : y) v = static_cast<double>(static_cast<float>(v));
+        for (double& yi : y) yi = static_cast<double>(static_cast<float>(yi));
     }
     // svd_flip: the entry of largest magnitude (first such row) of each component is positive.
     double stds[2] = {0.0, 0.0};
@@ -418,8 +418,8 @@ std::vector<double> pca_init(const float* x, std::int64_t n, std::int64_t d, std
             const auto sd = static_cast<float>(stds[0]);
             const auto k_init = static_cast<float>(kInitStd);
             for (std::int64_t i = 0; i < n; ++i) {
-                double& v = y[static_cast<std::size_t>(2 * i + c)];
-                v = static_cast<double>(static_cast<float>(v) / sd * k_init);
+                double& yi = y[static_cast<std::size_t>(2 * i + c)];
+                yi = static_cast<double>(static_cast<float>(yi) / sd * k_init);
             }
             continue;
         }

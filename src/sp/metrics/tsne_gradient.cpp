@@ -2,6 +2,7 @@
 // Every function writes per-point values and sums across points in point order, so results do
 // not depend on how at::parallel_for splits the work.
 #include "sp/metrics/tsne_repulsion.hpp"
+#include "sp/util/error.hpp"
 
 #include <torch/torch.h>
 
@@ -276,8 +277,10 @@ class SkQuadTree {
   public:
     explicit SkQuadTree(const std::vector<float>& p) {
         const std::size_t n = p.size() / 2;
-        float m[2] = {p[0], p[1]};
-        float big[2] = {p[0], p[1]};
+        const float* first = p.data();
+        if (n == 0 || first == nullptr) throw InternalError("t-SNE quadtree of no points");
+        float m[2] = {first[0], first[1]};
+        float big[2] = {first[0], first[1]};
         for (std::size_t i = 0; i < n; ++i) {
             for (std::size_t ax = 0; ax < 2; ++ax) {
                 m[ax] = std::min(m[ax], p[2 * i + ax]);

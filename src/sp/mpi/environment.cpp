@@ -4,6 +4,8 @@
 #include "sp/util/log.hpp"
 
 #include <atomic>
+#include <cstdlib>
+#include <string>
 
 namespace sp::mpi {
 namespace {
@@ -77,6 +79,18 @@ Environment::~Environment() {
         if (code != MPI_SUCCESS) log::error(detail::call_error("MPI_Finalize", code, -1, 0).what());
     }
     g_alive.store(false);
+}
+
+void Environment::abort(int code, const std::string& message) const noexcept {
+    try {
+        log::error(message + " (ending the job on every rank: MPI_Abort, exit code " +
+                   std::to_string(code) + ")");
+    } catch (...) {
+        // Logging failed (no memory): abort all the same.
+    }
+    MPI_Abort(MPI_COMM_WORLD, code);
+    std::_Exit(code); // MPI_Abort does not return; should an implementation's ever do, end this
+                      // process at least
 }
 
 bool Environment::initialized() {

@@ -27,9 +27,12 @@ const char* to_string(ThreadLevel level) noexcept;
 /// MpiError (MPI cannot restart).
 /// \note collective: all ranks construct it and all ranks destroy it. The destructor's
 /// MPI_Finalize waits for every rank of the job (Open MPI), so a rank that throws while the
-/// others still work or wait in a collective blocks there; `world().abort(code)` ends the whole
-/// job instead. sp_sweep does not call abort: a replicate's failure is caught and recorded, and
-/// the sweep's collectives come after every rank's work loop.
+/// others still work or wait in a collective blocks there (and so would a rank left waiting for
+/// it): abort() ends the whole job instead. sp_sweep calls it for any exception that escapes its
+/// work on any rank of a job of more than one rank, from the work loop (before the work counter's
+/// destructor, which on its root waits for every other rank) to the end-of-sweep reduction; the
+/// expected failures do not escape: a replicate's failure is caught and recorded in its result
+/// file (exit 3), and a reduction refused as bad input is logged (exit 2).
 class Environment {
   public:
     /// Initialises MPI without command-line arguments.
@@ -52,6 +55,13 @@ class Environment {
 
     /// MPI_Initialized: whether MPI_Init has been called in this process (by anyone).
     static bool initialized();
+    /// Ends the whole job, every rank, now: logs `message` as an error of this rank (with
+    /// "ending the job"), then MPI_Abort on MPI_COMM_WORLD with `code`, which mpiexec (Open MPI)
+    /// and srun return as the job's exit status. Never returns; destructors do not run (the
+    /// temporaries of atomic files are left, see sp/io/atomic.hpp). Callable from any one rank, any
+    /// thread.
+    [[noreturn]] void abort(int code, const std::string& message) const noexcept;
+
     /// MPI_Finalized: whether MPI_Finalize has been called in this process.
     static bool finalized();
     /// MPI_Get_library_version's text, first line ("Open MPI v4.1.4, ..."); callable any time.

@@ -6,12 +6,16 @@
 #include "sp/io/h5.hpp"
 #include "sp/stats/reduce_record.hpp"
 #include "sp/stats/trajectory.hpp"
+#include "sp/util/error.hpp"
 #include "sp/util/version.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <sstream>
+#include <system_error>
 
 namespace sp {
 namespace {
@@ -451,18 +455,36 @@ std::string seed_plan_markdown(const Reduction& r) {
 }
 
 void write_summary(const Reduction& r, const std::string& dir) {
-    io::AtomicH5File out(dir + "/summary.h5");
-    h5::File& f = out.file();
-    write_summary_header(f, r);
-    write_analysis(f, r);
-    write_conditions(f, r.conditions);
-    write_summaries(f, r);
-    if (!r.comparisons.empty()) write_comparisons(f, r);
-    detail::write_trajectories(f, r);
-    if (!r.failed.empty()) f.write<std::string>("/failed", r.failed);
-    detail::write_sweep_records(f, r);
-    out.commit();
-    io::write_file_atomic(dir + "/summary.md", summary_markdown(r));
+    // Both files are written in full as temporaries before either is published, so that an
+    // interruption or a failure leaves the two earlier files (or neither) rather than a new
+    // summary.h5 beside an old summary.md; only the two renames lie between them.
+    const std::string md_path = dir + "/summary.md";
+    const std::string md_temp = io::create_temp_for(md_path);
+    try {
+        {
+            const std::string text = summary_markdown(r);
+            std::ofstream md(md_temp, std::ios::binary | std::ios::trunc);
+            md.write(text.data(), static_cast<std::streamsize>(text.size()));
+            md.close();
+            if (!md) throw IoError(md_temp + ": cannot write the summary");
+        }
+        io::AtomicH5File out(dir + "/summary.h5");
+        h5::File& f = out.file();
+        write_summary_header(f, r);
+        write_analysis(f, r);
+        write_conditions(f, r.conditions);
+        write_summaries(f, r);
+        if (!r.comparisons.empty()) write_comparisons(f, r);
+        detail::write_trajectories(f, r);
+        if (!r.failed.empty()) f.write<std::string>("/failed", r.failed);
+        detail::write_sweep_records(f, r);
+        out.commit();
+        io::publish_file(md_temp, md_path);
+    } catch (...) {
+        std::error_code ec;
+        std::filesystem::remove(md_temp, ec); // gone already once published
+        throw;
+    }
 }
 
 } // namespace sp
