@@ -46,6 +46,22 @@ with h5py.File("copy.h5", "r") as f:
     assert np.isnan(f["metrics/scalars"].attrs["silhouette_cosine_tsne"])
     assert "enabled is false" in u["silhouette_cosine_tsne"], u
 PY
+# metrics.tsne.init: with PCA initialisation the map does not depend on the t-SNE seed; with
+# random initialisation it does, and the same seed gives the same map (analysis/tsne-sensitivity).
+for run in "pca 1" "pca 2" "random 1" "random 2" "random 1"; do
+    set -- $run
+    "$sp_analyze" foreign.h5 --output "init-$1-$2.h5" --set metrics.tsne.init="$1" \
+        --set metrics.tsne.seed="$2" --set metrics.tsne.perplexity=10 --quiet
+done
+"$python" - <<'PY'
+import h5py, numpy as np
+def m(name):
+    with h5py.File(name, "r") as f:
+        return f["metrics/tsne/embedding"][()]
+assert np.array_equal(m("init-pca-1.h5"), m("init-pca-2.h5")), "PCA maps differ between seeds"
+assert not np.array_equal(m("init-random-1.h5"), m("init-random-2.h5")), "random init ignores the seed"
+assert not np.array_equal(m("init-random-1.h5"), m("init-pca-1.h5")), "random init gave the PCA map"
+PY
 # A replicate-like file with an extra layer (model.extra_layers in its resolved configuration):
 # sp_analyze rewrites /metrics whole, so the layer's cosine statistics must be recomputed too.
 "$python" - <<'PY'

@@ -116,7 +116,8 @@ def identity_text(resolved, baseline_id=None):
     # already, since sp writes floats with a '.'; nothing to convert.
     lines = [f"{k} = {toml_value(v)}\n" for k, v in sorted(keys.items())
              if k not in NOT_IN_ID and k != "al.init"
-             and not (k == "metrics.tsne.compat" and v == "sp")]
+             and not (k == "metrics.tsne.compat" and v == "sp")
+             and not (k == "metrics.tsne.init" and v == "pca")]
     lines.append("model.pretrained = " + toml_string(weights_id(keys["model.pretrained"])) + "\n")
     if starts_from_baseline(keys):
         lines.append('al.init = "baseline"\n')

@@ -119,7 +119,7 @@ TEST_P(BadRuleTest, ConfigErrorNamingPlaceAndKey) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, BadRuleTest, ::testing::ValuesIn(kBad),
-                         [](const auto& info) { return std::string(info.param.name); });
+                         [](const auto& param_info) { return std::string(param_info.param.name); });
 
 const sp::Replicate& at(const sp::Plan& p, const std::string& ds, const std::string& strategy,
                         const std::string& lr) {

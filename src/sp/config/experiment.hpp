@@ -105,6 +105,8 @@ struct TsneConfig {
     std::int64_t seed = -1; ///< -1 = the replicate's t-SNE seed stream; >= 0 fixes it
     /// sp | sklearn: t-SNE as scikit-learn 1.2.1 runs it (metrics/tsne.hpp)
     std::string compat = "sp";
+    /// pca | random: the starting map (random: N(0, 1e-4^2) from the t-SNE seed)
+    std::string init = "pca";
 };
 
 /// The analysis stage.

@@ -242,6 +242,10 @@ std::vector<Field> build_fields() {
              "sp, or sklearn: as scikit-learn 1.2.1 (k = int(3 x perplexity + 1), its quadtree, "
              "float32 steps, its stopping rule)",
              SP_ACCESS(metrics.tsne.compat), kAny, {"sp", "sklearn"}),
+        make("metrics.tsne.init", K::choice,
+             "starting map: pca (deterministic given the embeddings) or random (from the t-SNE "
+             "seed)",
+             SP_ACCESS(metrics.tsne.init), kAny, {"pca", "random"}),
         // output
         make("output.dir", K::string, "directory for result files (relative to the working dir)",
              SP_ACCESS(output.dir), kAny, {}, /*identity=*/false),

@@ -172,6 +172,7 @@ Analysis analyze(const AnalysisInput& in, const MetricsConfig& cfg, std::uint64_
         to.theta = cfg.tsne.theta;
         to.seed = cfg.tsne.seed >= 0 ? static_cast<std::uint64_t>(cfg.tsne.seed) : tsne_seed;
         to.compat = cfg.tsne.compat == "sklearn" ? TsneCompat::sklearn : TsneCompat::sp;
+        to.init = cfg.tsne.init == "random" ? TsneInit::random : TsneInit::pca;
         a.tsne_options = to;
         try {
             a.tsne = tsne(in.embeddings, in.n, in.d, to);

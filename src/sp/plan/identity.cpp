@@ -97,7 +97,8 @@ bool omitted_from_identity(const std::string& key, const std::string& value) {
     // that does what every replicate did before the key existed they add no line, so earlier
     // IDs (and results) stay valid.
     return (key == "al.init" && value == "\"pretrained\"") ||
-           (key == "metrics.tsne.compat" && value == "\"sp\"");
+           (key == "metrics.tsne.compat" && value == "\"sp\"") ||
+           (key == "metrics.tsne.init" && value == "\"pca\"");
 }
 
 std::string condition_key(const Experiment& e, const EffectiveSettings& run,
