@@ -9,7 +9,8 @@ mean equal those recomputed from replicate_table (NumPy, same order of operation
 Summary schema version 3 also: primary_table / secondary_table hold exactly the role 2 / role 1
 entries of /comparisons; q25 and q75 equal numpy.percentile (linear) of the replicate values to
 1e-12; trajectory_table equals /trajectories bit for bit, and its labelled sizes, n, mean, std
-and 95% t interval equal those recomputed from round_table (NumPy, SciPy's t quantile) to 1e-12;
+and 95% t interval equal those recomputed from round_table (NumPy, SciPy's t quantile) to 1e-12
+(the interval to 1e-9, the accuracy of SciPy 1.10's t quantile);
 aubc_* statistics equal those of the areas recomputed from the rounds (measures.md); p is the
 declared test's, p_holm and q_bh equal statsmodels' Holm and BH adjustments over the sweep's
 primary and secondary cells (family_size of the primary ones).
@@ -182,7 +183,10 @@ def main(d):
         if v.size:
             for k, x in (("min", v.min()), ("max", v.max()), ("median", np.median(v)),
                          ("mean", np.mean(v))):
-                assert exact(row[k], x), (row["condition"], row["metric"], k, row[k], x)
+                # NumPy sums 8 or more values pairwise, sp in order: the mean may differ in
+                # the last bit there.
+                ok = close if k == "mean" and v.size >= 8 else exact
+                assert ok(row[k], x), (row["condition"], row["metric"], k, row[k], x)
                 checked += 1
             if v3:
                 for k, q in (("q25", 25), ("q75", 75)):
@@ -335,8 +339,10 @@ def check_trajectories(summary, traj, labels, rounds):
                     sd = v.std(ddof=1)
                     half = sps.t.ppf(0.5 + conf / 2, n - 1) * sd / np.sqrt(n)
                     assert close(row["std"], sd), (label, i, metric, row["std"], sd)
-                    assert close(row["t_low"], mean - half), (label, i, metric, "t_low")
-                    assert close(row["t_high"], mean + half), (label, i, metric, "t_high")
+                    # SciPy 1.10's t.ppf (Cephes) is good to ~5e-9 relative (e.g. 4e-11 off at
+                    # df = 2); sp uses Boost's, exact to ~1e-16 (tests/oracle/stats_oracle.py).
+                    assert close(row["t_low"], mean - half, 1e-9), (label, i, metric, "t_low")
+                    assert close(row["t_high"], mean + half, 1e-9), (label, i, metric, "t_high")
                 checked += 4
     assert n_rows == len(rows), (n_rows, len(rows))
     return checked
