@@ -11,11 +11,7 @@ namespace sp::h5 {
 
 using detail::check;
 
-namespace {
-
-// Target chunk size. HDF5's default chunk cache is 1 MiB per dataset, so chunks of about that
-// size are read and decompressed once per pass over the rows.
-constexpr std::uint64_t kChunkBytes = 1U << 20U;
+namespace detail {
 
 std::uint64_t element_size(Dtype dtype) {
     switch (dtype) {
@@ -33,6 +29,16 @@ std::uint64_t element_size(Dtype dtype) {
     }
     return 8;
 }
+
+} // namespace detail
+
+using detail::element_size;
+
+namespace {
+
+// Target chunk size. HDF5's default chunk cache is 1 MiB per dataset, so chunks of about that
+// size are read and decompressed once per pass over the rows.
+constexpr std::uint64_t kChunkBytes = 1U << 20U;
 
 // Whole rows (all of dimensions 1..) of about kChunkBytes per chunk.
 Shape auto_chunk(const Shape& shape, const Shape& max_shape, Dtype dtype) {

@@ -78,6 +78,9 @@ void check_storage(hid_t dataset, const std::string& where);
 void check_read_size(const std::string& where, const Shape& shape, std::uint64_t bytes_per_element,
                      const std::string& dtype_name);
 /// Bytes of memory one element of `stored_type` takes when sp reads it as `dtype`.
+/// Bytes one element of `dtype` takes in the file (a variable-length string: its heap reference).
+std::uint64_t element_size(Dtype dtype);
+
 std::uint64_t memory_bytes_per_element(Dtype dtype, hid_t stored_type);
 
 /// Reads strings from a dataset (`is_dataset`) or attribute `obj` whose file type is

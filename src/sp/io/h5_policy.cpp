@@ -240,28 +240,13 @@ void check_read_size(const std::string& where, const Shape& shape, std::uint64_t
 }
 
 std::uint64_t memory_bytes_per_element(Dtype dtype, hid_t stored_type) {
-    switch (dtype) {
-    case Dtype::float32:
-    case Dtype::int32:
-        return 4;
-    case Dtype::float64:
-    case Dtype::int64:
-    case Dtype::uint64:
-        return 8;
-    case Dtype::uint8:
-        return 1;
-    case Dtype::string: {
-        // The std::string itself, plus HDF5's pointer (variable length) or the fixed-length
-        // buffer read_strings() fills first.
-        std::uint64_t extra = sizeof(char*);
-        if (stored_type >= 0 && H5Tis_variable_str(stored_type) == 0) {
-            extra = H5Tget_size(stored_type);
-        }
-        H5Eclear2(H5E_DEFAULT);
-        return sizeof(std::string) + extra;
-    }
-    }
-    return 8;
+    if (dtype != Dtype::string) return element_size(dtype); // numbers: as stored
+    // The std::string itself, plus HDF5's pointer (variable length) or the fixed-length buffer
+    // read_strings() fills first.
+    std::uint64_t extra = sizeof(char*);
+    if (stored_type >= 0 && H5Tis_variable_str(stored_type) == 0) extra = H5Tget_size(stored_type);
+    H5Eclear2(H5E_DEFAULT);
+    return sizeof(std::string) + extra;
 }
 
 } // namespace detail
