@@ -74,8 +74,9 @@ std::string list_keys(bool tsv) {
 std::string serialize(const sp::ReplicateOutcome& o) {
     std::ostringstream os;
     os.precision(17);
+    // One line per outcome: a message may hold tabs and newlines (an HDF5 error stack).
     os << o.id << '\t' << o.status << '\t' << o.accuracy << '\t' << o.seconds << '\t' << o.exit_code
-       << '\t' << o.message;
+       << '\t' << sp::escape_field(o.message);
     return os.str();
 }
 
@@ -89,6 +90,7 @@ sp::ReplicateOutcome deserialize(const std::string& line) {
     std::getline(is, seconds, '\t');
     std::getline(is, code, '\t');
     std::getline(is, o.message);
+    o.message = sp::unescape_field(o.message);
     o.accuracy = std::strtod(accuracy.c_str(), nullptr);
     o.seconds = std::strtod(seconds.c_str(), nullptr);
     o.exit_code = std::atoi(code.c_str());

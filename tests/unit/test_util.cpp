@@ -209,6 +209,19 @@ TEST(FormatDouble, ShortestRoundTrip) {
     EXPECT_EQ(std::strtod(sp::format_double(1e-300).c_str(), nullptr), 1e-300);
 }
 
+// Rule: a field with tabs, newlines, carriage returns and backslashes escapes to one line without
+// tabs and reads back unchanged (the outcome transport between ranks). Hand-written expectations.
+TEST(Strings, EscapedFieldIsOneLineAndRoundTrips) {
+    const std::string message = "HDF5 error:\n\t#000: H5F.c line 1\r\nC:\\path\\n";
+    const std::string escaped = sp::escape_field(message);
+    EXPECT_EQ(escaped, "HDF5 error:\\n\\t#000: H5F.c line 1\\r\\nC:\\\\path\\\\n");
+    EXPECT_EQ(escaped.find_first_of("\t\n\r"), std::string::npos);
+    EXPECT_EQ(sp::unescape_field(escaped), message);
+    EXPECT_EQ(sp::unescape_field("plain"), "plain");
+    EXPECT_EQ(sp::unescape_field("end\\"), "end\\");       // a lone trailing backslash
+    EXPECT_EQ(sp::unescape_field("a\\qb"), "a\\qb");       // an unknown escape stands for itself
+}
+
 TEST(Errors, CarryTheDocumentedExitCodes) {
     EXPECT_EQ(sp::ConfigError("x").exit_code(), 2);
     EXPECT_EQ(sp::DataError("x").exit_code(), 2);

@@ -76,6 +76,10 @@ struct TrainConfig {
     bool shuffle = true;                   ///< shuffle the training order each epoch
     DeviceChoice device = DeviceChoice::automatic;
     std::int64_t checkpoint_every = 1; ///< epochs between checkpoints; 0 = only at the end
+    /// Epochs between evaluations of the evaluation set (the /history eval_accuracy); a round's
+    /// last epoch is always evaluated; the others record NaN. Not in the ID (no final number
+    /// depends on it).
+    std::int64_t eval_every = 1;
 };
 
 /// Active learning. strategy = "baseline" trains once on all data.
@@ -91,6 +95,9 @@ struct AlConfig {
     std::int64_t epochs = 0;      ///< epochs per round; 0 = train.epochs
     std::int64_t mc_samples = 20; ///< stochastic passes for BALD
     std::int64_t score_batch_size = 512;
+    /// Unlabelled images scored per round: a seeded random subset of this many (the rest are
+    /// not candidates that round); 0 scores the whole unlabelled pool.
+    std::int64_t pool_subset = 0;
     bool round_metrics = false;     ///< full metrics of every round's embeddings
     bool save_pool_outputs = false; ///< store each query's pool logits, embeddings, MC samples
 };

@@ -182,6 +182,10 @@ std::vector<Field> build_fields() {
         make("train.checkpoint_every", K::integer,
              "epochs between checkpoints; 0 = only at the end", SP_ACCESS(train.checkpoint_every),
              kNonNegative, {}, /*identity=*/false),
+        make("train.eval_every", K::integer,
+             "epochs between evaluations of the evaluation set during training (a round's last "
+             "epoch is always evaluated; the others record NaN)",
+             SP_ACCESS(train.eval_every), kAtLeastOne, {}, /*identity=*/false),
         // al
         make("al.strategy", K::choice,
              "baseline trains once on all data; the others run active-learning rounds",
@@ -208,6 +212,10 @@ std::vector<Field> build_fields() {
              SP_ACCESS(al.mc_samples), kAtLeastOne),
         make("al.score_batch_size", K::integer, "batch size when scoring the unlabelled pool",
              SP_ACCESS(al.score_batch_size), kAtLeastOne),
+        make("al.pool_subset", K::integer,
+             "score a seeded random subset of this many unlabelled images per round (the "
+             "candidates of that round's query); 0 = the whole unlabelled pool",
+             SP_ACCESS(al.pool_subset), kNonNegative),
         make("al.round_metrics", K::boolean, "compute the full metrics after every round",
              SP_ACCESS(al.round_metrics)),
         make("al.save_pool_outputs", K::boolean,

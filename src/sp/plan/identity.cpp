@@ -98,7 +98,8 @@ bool omitted_from_identity(const std::string& key, const std::string& value) {
     // IDs (and results) stay valid.
     return (key == "al.init" && value == "\"pretrained\"") ||
            (key == "metrics.tsne.compat" && value == "\"sp\"") ||
-           (key == "metrics.tsne.init" && value == "\"pca\"");
+           (key == "metrics.tsne.init" && value == "\"pca\"") ||
+           (key == "al.pool_subset" && value == "0");
 }
 
 std::string condition_key(const Experiment& e, const EffectiveSettings& run,

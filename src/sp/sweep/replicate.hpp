@@ -20,6 +20,9 @@ struct RunContext {
     int threads = 1;    ///< LibTorch intra-op threads
     int ranks = 1;      ///< MPI world size of the job (recorded in provenance only)
     int local_rank = 0; ///< picks the GPU when there are several
+    /// Ranks of one node that share a GPU (sp_sweep --ranks-per-gpu): local rank r uses device
+    /// (r / ranks_per_gpu) % device_count.
+    int ranks_per_gpu = 1;
     bool force = false; ///< delete an existing result and checkpoint first (sp_sweep --force)
     /// Resume a checkpoint written with another thread count, recording the change in the
     /// result file (sp_sweep --allow-thread-change); otherwise such a resume fails.
@@ -27,8 +30,8 @@ struct RunContext {
     /// Resume a checkpoint written by another sp version or build revision, recording the change
     /// (sp_sweep --allow-version-change); otherwise such a resume fails.
     bool allow_version_change = false;
-    /// Polled after every epoch and round; true makes the replicate checkpoint and stop
-    /// (sp_sweep wires SIGUSR1/SIGTERM to it).
+    /// Polled after every training batch and at the safe points of scoring and metrics; true
+    /// makes the replicate checkpoint and stop (sp_sweep wires SIGUSR1/SIGTERM to it).
     std::function<bool()> stop_requested;
 };
 

@@ -195,7 +195,7 @@ double Trainer::evaluate(BatchSource& eval) {
 }
 
 TrainState Trainer::run(BatchSource& train, BatchSource& eval, std::int64_t epochs,
-                        TrainState start, const EpochHook& hook) {
+                        TrainState start, const EpochHook& hook, const StopCheck& /*stop*/) {
     TrainState state = std::move(start);
     while (state.epoch < epochs) {
         const auto t0 = std::chrono::steady_clock::now();

@@ -68,6 +68,10 @@ class Trainer {
     using Forward = std::function<torch::Tensor(const torch::Tensor&)>;
     /// Called after each epoch with the state so far; return false to stop after it.
     using EpochHook = std::function<bool(const TrainState&)>;
+    /// Polled after every training batch; true stops training at that batch boundary: run()
+    /// returns with state.partial.batches > 0 (the epoch unfinished, its sums so far kept), and
+    /// a run() from that state continues with the next batch, bit-identically.
+    using StopCheck = std::function<bool()>;
 
     /// `module` owns the parameters `forward` uses; both must outlive the Trainer.
     Trainer(torch::nn::Module& module, Forward forward, torch::optim::Optimizer& optimizer,
@@ -77,7 +81,7 @@ class Trainer {
     /// false; each epoch ends with an evaluation pass. Throws TrainError naming the epoch and
     /// step when the loss is NaN or infinite.
     TrainState run(BatchSource& train, BatchSource& eval, std::int64_t epochs, TrainState start,
-                   const EpochHook& hook = {});
+                   const EpochHook& hook = {}, const StopCheck& stop = {});
 
     /// Accuracy of the model in eval mode over every batch of `eval` (epoch 0 of that source).
     double evaluate(BatchSource& eval);

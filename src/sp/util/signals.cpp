@@ -40,4 +40,12 @@ bool stop_requested() noexcept { return g_signal != 0; }
 
 int stop_signal() noexcept { return static_cast<int>(g_signal); }
 
+void throw_if_stop_requested() {
+    if (g_signal != 0) throw StopRequested();
+}
+
+void set_stop_requested_for_testing(int signal) noexcept {
+    g_signal = static_cast<std::sig_atomic_t>(signal);
+}
+
 } // namespace sp
