@@ -218,8 +218,8 @@ TEST(Strings, EscapedFieldIsOneLineAndRoundTrips) {
     EXPECT_EQ(escaped.find_first_of("\t\n\r"), std::string::npos);
     EXPECT_EQ(sp::unescape_field(escaped), message);
     EXPECT_EQ(sp::unescape_field("plain"), "plain");
-    EXPECT_EQ(sp::unescape_field("end\\"), "end\\");       // a lone trailing backslash
-    EXPECT_EQ(sp::unescape_field("a\\qb"), "a\\qb");       // an unknown escape stands for itself
+    EXPECT_EQ(sp::unescape_field("end\\"), "end\\"); // a lone trailing backslash
+    EXPECT_EQ(sp::unescape_field("a\\qb"), "a\\qb"); // an unknown escape stands for itself
 }
 
 TEST(Errors, CarryTheDocumentedExitCodes) {
