@@ -31,6 +31,13 @@ struct Query {
     std::vector<double> scores;
 };
 
+/// The candidates of one round's query when al.pool_subset = `subset` > 0: a uniformly random
+/// subset of `subset` positions of `pool` (all of them when subset is 0 or >= pool.size()),
+/// drawn from `seed`, returned as the pool's own values in ascending order. Pure function of its
+/// arguments.
+std::vector<std::int64_t> select_pool_subset(const std::vector<std::int64_t>& pool,
+                                             std::int64_t subset, std::uint64_t seed);
+
 /// Picks `count` of the unlabelled pool with `strategy`. `labelled` holds the labelled pool's
 /// outputs (needed by core-set, may be null otherwise); `pool.mc_probs` must be set for BALD;
 /// `seed` drives random and BADGE. Throws ConfigError for baseline (it has no query), DataError
