@@ -4,8 +4,12 @@
 # threads; prints both and the ratios sp / PyTorch, against PyTorch as installed and against
 # PyTorch with sp's allocator settings. See bench/README.md.
 #
-# usage: bench/train_bench.sh [BUILD_DIR [THREADS]]
+# usage: bench/train_bench.sh [BUILD_DIR [THREADS [precision]]]
 #   build first: cmake --build BUILD_DIR --target sp_bench_train
+#   precision: instead, sp alone on the quick sweep's model (Fashion-MNIST's 28x28 through the
+#   ImageNet stem, width 0.5, batch 128): the train step in fp32 and CPU bf16 autocast, each also
+#   in channels-last memory format, interleaved in one process (sp_bench_train
+#   --compare-precision), with the ratios to fp32 and how far the weights drift from fp32's.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=${1:-$(dirname "$here")/build}
@@ -18,6 +22,11 @@ if [[ ! -x $prog ]]; then
 fi
 echo "# $(date -u +%Y-%m-%dT%H:%MZ) on $(hostname): $(nproc) cores," \
      "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), threads $threads"
+if [[ ${3:-} == precision ]]; then
+    echo "# CPU flags: $(grep -m1 -o -w -E 'avx512_bf16|amx_bf16' /proc/cpuinfo | sort -u | tr '\n' ' ')"
+    exec "$prog" --threads "$threads" --compare-precision --width 0.5 --stem imagenet --image 28 \
+        --batch 128 --steps "${SP_BENCH_STEPS:-10}" --reps "${SP_BENCH_REPS:-5}"
+fi
 sp_out=$("$prog" --threads "$threads")
 echo "$sp_out"
 py_out=$("$python" "$here/train_peer.py" --threads "$threads")

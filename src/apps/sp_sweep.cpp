@@ -272,6 +272,7 @@ int run(int argc, char** argv) {
     bool keys = false;
     int ranks = 0;
     int threads = 0;
+    int ranks_per_gpu = 1;
     std::string show;
     std::string format = "table";
     bool force = false;
@@ -293,6 +294,10 @@ int run(int argc, char** argv) {
     app.add_option("--threads", threads,
                    "LibTorch threads per rank (default: the node's cores / ranks on the node)")
         ->check(CLI::Range(1, 4096));
+    app.add_option("--ranks-per-gpu", ranks_per_gpu,
+                   "ranks of a node that share one GPU: local rank r uses CUDA device "
+                   "(r / N) % (GPUs on the node); default 1 (one GPU per rank, round-robin)")
+        ->type_name("N");
     app.add_option("--show-config", show,
                    "print the resolved configuration of one replicate (ID or #), then the sweep's "
                    "[analysis] table");
@@ -316,6 +321,10 @@ int run(int argc, char** argv) {
     if (keys) {
         std::cout << list_keys(format == "tsv");
         return 0;
+    }
+    if (ranks_per_gpu < 1) {
+        throw sp::ConfigError("--ranks-per-gpu: must be at least 1, got " +
+                              std::to_string(ranks_per_gpu));
     }
     if (format == "tsv" && !dry_run) {
         throw sp::ConfigError("--format tsv formats the plan of --dry-run (or the keys of "
@@ -352,6 +361,7 @@ int run(int argc, char** argv) {
         sp::RunContext ctx;
         // --threads, else sweep.threads, else (0) the node's share, decided once MPI is up.
         ctx.threads = threads > 0 ? threads : static_cast<int>(sweep.threads);
+        ctx.ranks_per_gpu = ranks_per_gpu;
         ctx.force = force;
         ctx.allow_thread_change = allow_thread_change;
         ctx.allow_version_change = allow_version_change;

@@ -14,9 +14,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <numeric>
+#include <set>
 #include <string>
 
 namespace {
@@ -109,7 +111,9 @@ void expect_resume_equal(const std::string& strategy, const std::string& extra) 
         const sp::ReplicateOutcome o = sp::run_replicate(split, split.replicates[0], stop);
         if (o.status == "complete") break;
         ASSERT_EQ(o.status, "stopped") << o.message;
-        ASSERT_LT(++stops, 40) << "no progress";
+        // Stops at every batch boundary (40 training batches), after every round's training and
+        // at every round boundary: each resume makes progress.
+        ASSERT_LT(++stops, 200) << "no progress";
     }
     EXPECT_GE(stops, 9) << "stopped after every epoch (10 in all)";
     const Final a = read_final(sp::result_path(whole.replicates[0]));
@@ -123,6 +127,89 @@ void expect_resume_equal(const std::string& strategy, const std::string& extra) 
 TEST(AlReplicate, StoppedAfterEveryEpochAndResumedEqualsUninterrupted) {
     expect_resume_equal("least_confidence", "start = \"warm\"\n");
     expect_resume_equal("bald", "start = \"cold\"\nround_metrics = true\n");
+}
+
+/// The /al records of a pool_subset run: per round the candidates and the picks.
+struct SubsetRun {
+    std::vector<std::int64_t> labelled;
+    std::vector<std::int64_t> labelled_size;
+    std::vector<std::vector<std::int64_t>> subsets, picks, pools;
+};
+
+SubsetRun run_subset(const std::string& dir, const std::string& strategy) {
+    const sp::Plan plan = al_plan(dir, strategy, "pool_subset = 24\n");
+    const sp::Replicate& r = plan.replicates[0];
+    const sp::ReplicateOutcome o = sp::run_replicate(plan, r, sp::RunContext{});
+    EXPECT_EQ(o.status, "complete") << o.message;
+    const std::string path = sp::result_path(r);
+    sp::test::expect_valid(path);
+    const sp::h5::File f = sp::h5::File::open(path);
+    SubsetRun run;
+    run.labelled = f.read<std::int64_t>("/al/labelled");
+    run.labelled_size = f.read<std::int64_t>("/al/labelled_size");
+    for (int round = 0; round < 4; ++round) {
+        const std::string g = "/al/round_00" + std::to_string(round);
+        run.subsets.push_back(f.read<std::int64_t>(g + "/pool_subset_indices"));
+        run.picks.push_back(f.read<std::int64_t>(g + "/queried_indices"));
+        run.pools.push_back(f.read<std::int64_t>(g + "/pool_indices"));
+    }
+    EXPECT_FALSE(f.exists("/al/round_004/pool_subset_indices")) << "the last round has no query";
+    return run;
+}
+
+TEST(AlReplicate, PoolSubsetPicksOnlyRecordedCandidatesReproduciblyWithTheSameBudget) {
+    sp::test::TempDir a_dir("sp-al-subset-a");
+    sp::test::TempDir b_dir("sp-al-subset-b");
+    sp::test::TempDir random_dir("sp-al-subset-random");
+    const SubsetRun a = run_subset(a_dir.path(), "least_confidence");
+    // 96 images, 32 initial, 16 a round: 64, 48, 32 and 16 unlabelled before rounds 0-3; 24
+    // candidates a round while there are more.
+    const std::vector<std::size_t> want_sizes{24, 24, 24, 16};
+    std::set<std::vector<std::int64_t>> distinct;
+    for (std::size_t round = 0; round < 4; ++round) {
+        SCOPED_TRACE("round " + std::to_string(round));
+        const auto& subset = a.subsets[round];
+        EXPECT_EQ(subset.size(), want_sizes[round]);
+        EXPECT_TRUE(std::is_sorted(subset.begin(), subset.end()));
+        EXPECT_EQ(std::set<std::int64_t>(subset.begin(), subset.end()).size(), subset.size());
+        // Candidates are unlabelled at that round: none among the images labelled before it.
+        const auto before = static_cast<std::ptrdiff_t>(32 + 16 * round);
+        const std::set<std::int64_t> labelled(a.labelled.begin(), a.labelled.begin() + before);
+        for (std::int64_t i : subset) {
+            EXPECT_GE(i, 0);
+            EXPECT_LT(i, 96);
+            EXPECT_EQ(labelled.count(i), 0U) << i << " was labelled already";
+        }
+        // The query saw exactly the candidates and picked among them.
+        EXPECT_EQ(a.pools[round], subset);
+        const std::set<std::int64_t> candidates(subset.begin(), subset.end());
+        EXPECT_EQ(a.picks[round].size(), 16U);
+        for (std::int64_t i : a.picks[round]) EXPECT_EQ(candidates.count(i), 1U) << i;
+        distinct.insert(subset);
+    }
+    EXPECT_EQ(distinct.size(), 4U) << "a new subset each round";
+    // The picks are the least confident candidates (independent recomputation from the logits).
+    const sp::Plan plan = al_plan(a_dir.path(), "least_confidence", "pool_subset = 24\n");
+    const auto check = sp::test::run({python(), source_dir() + "/tests/e2e/al_oracle.py",
+                                      sp::result_path(plan.replicates[0]), "least_confidence"});
+    EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+
+    // Reproducible: another run, the same candidates and picks.
+    const SubsetRun b = run_subset(b_dir.path(), "least_confidence");
+    EXPECT_EQ(a.subsets, b.subsets);
+    EXPECT_EQ(a.labelled, b.labelled);
+
+    // The random control: candidates drawn the same way (the same pool stream), the same
+    // labelling budget every round, picks among its candidates only.
+    const SubsetRun c = run_subset(random_dir.path(), "random");
+    EXPECT_EQ(c.labelled_size, a.labelled_size);
+    EXPECT_EQ(c.labelled_size, (std::vector<std::int64_t>{32, 48, 64, 80, 96}));
+    EXPECT_EQ(c.subsets[0], a.subsets[0]) << "round 0: same unlabelled pool, same seed";
+    for (std::size_t round = 0; round < 4; ++round) {
+        EXPECT_EQ(c.picks[round].size(), a.picks[round].size());
+        const std::set<std::int64_t> candidates(c.subsets[round].begin(), c.subsets[round].end());
+        for (std::int64_t i : c.picks[round]) EXPECT_EQ(candidates.count(i), 1U) << i;
+    }
 }
 
 TEST(AlSchedule, PaperScheduleOnCifarShapedData) {

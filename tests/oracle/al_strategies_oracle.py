@@ -7,6 +7,7 @@ JOB:   scores PROBS.bin N K COUNT           least confidence, margin, entropy an
        coreset POOL.bin NPOOL LAB.bin NLAB D COUNT    brute-force k-center greedy
        badge PROBS.bin EMB.bin N K D COUNT SEED       materialised gradient embeddings, k-means++
        random N COUNT SEED                  partial Fisher-Yates with SplitMix64
+       subset POOL.bin N SUBSET SEED        al.pool_subset's candidates (POOL.bin: N pool values)
 *.bin: little-endian float32, row-major (MC.bin is T x N x K). Everything is recomputed in float64
 from the float32 values, straight from the definitions in src/sp/al/strategies.hpp, without sp's
 shortcuts: full distance matrices for the core-set, the N x (K*D) gradient embeddings for BADGE.
@@ -138,6 +139,23 @@ def random_select(n, count, seed):
     emit("picks", perm[:count] if count > 0 else [])
 
 
+def pool_subset(pp, n, subset, seed):
+    """select_pool_subset (src/sp/al/query.hpp): SUBSET of the N pool values (float32 file of
+    integers), chosen by positions of a partial Fisher-Yates shuffle, sorted; all of them for
+    SUBSET 0 or >= N."""
+    pool = [int(v) for v in load(pp, (n,))] if n > 0 else []
+    if subset == 0 or subset >= n:
+        chosen = pool
+    else:
+        perm = list(range(n))
+        rng = SplitMix64(seed)
+        for i in range(subset):
+            j = i + rng.below(n - i)
+            perm[i], perm[j] = perm[j], perm[i]
+        chosen = [pool[p] for p in perm[:subset]]
+    emit("subset", sorted(chosen) if chosen else [])
+
+
 def main(argv):
     global JOB
     jobs, cur = [], []
@@ -159,6 +177,8 @@ def main(argv):
         elif kind == "badge":
             badge(args[0], args[1], int(args[2]), int(args[3]), int(args[4]), int(args[5]),
                   int(args[6]))
+        elif kind == "subset":
+            pool_subset(args[0], int(args[1]), int(args[2]), int(args[3]))
         elif kind == "random":
             random_select(int(args[0]), int(args[1]), int(args[2]))
         else:

@@ -17,6 +17,7 @@ M = (1 << 64) - 1
 TAGS = {"seed_pool": 1, "seed_init": 2, "seed_data": 3, "seed_dropout": 4, "seed_tsne": 5}
 # Keys that are not part of a replicate's identity (sweeps/README.md, "Replicate IDs").
 NOT_IN_ID = {"dataset.root", "dataset.cache", "model.pretrained", "train.checkpoint_every",
+             "train.eval_every",
              "al.save_pool_outputs", "output.dir", "output.compression", "output.save_embeddings"}
 
 failures = []
@@ -80,9 +81,10 @@ def flatten(table, prefix=""):
 
 def effective(keys):
     """train.device and train.precision as run (sweeps/README.md, item 2): the plan resolves
-    "auto" to the CPU, and the CPU runs fp32."""
+    "auto" to the CPU, and the CPU runs fp16 as fp32."""
     device = "cuda" if keys["train.device"] == "cuda" else "cpu"
-    precision = keys["train.precision"] if device == "cuda" else "fp32"
+    precision = "fp32" if device == "cpu" and keys["train.precision"] == "fp16" else \
+        keys["train.precision"]
     return dict(keys, **{"train.device": device, "train.precision": precision})
 
 
@@ -117,7 +119,8 @@ def identity_text(resolved, baseline_id=None):
     lines = [f"{k} = {toml_value(v)}\n" for k, v in sorted(keys.items())
              if k not in NOT_IN_ID and k != "al.init"
              and not (k == "metrics.tsne.compat" and v == "sp")
-             and not (k == "metrics.tsne.init" and v == "pca")]
+             and not (k == "metrics.tsne.init" and v == "pca")
+             and not (k == "al.pool_subset" and v == 0)]
     lines.append("model.pretrained = " + toml_string(weights_id(keys["model.pretrained"])) + "\n")
     if starts_from_baseline(keys):
         lines.append('al.init = "baseline"\n')

@@ -9,8 +9,19 @@
 // The data carry ties on purpose: duplicated rows, rows of equal probabilities (uniform, one-hot,
 // two halves), pool rows equal to labelled rows, so the lower-index rule is exercised. Separate
 // tests check bad input (DataError) and that every result is bit-identical for 1 and 2 threads.
+//
+// Also here: al.pool_subset's candidates (select_pool_subset) against the same Python shuffle,
+// with their properties and a distribution check; the core-set's float-screened greedy against
+// the exact double greedy (detail::coreset_greedy_direct) on adversarial near-ties, bit for
+// bit; pool_outputs()' MC-dropout probabilities (trunk once, head per pass) against passes of
+// the whole model->forward(), bit for bit, and its stop check.
+#include "sp/al/query.hpp"
 #include "sp/al/strategies.hpp"
+#include "sp/data/batches.hpp"
+#include "sp/model/resnet.hpp"
+#include "sp/train/extract.hpp"
 #include "sp/util/error.hpp"
+#include "sp/util/signals.hpp"
 
 #include "support/oracle.hpp"
 #include "support/temp_dir.hpp"
@@ -20,9 +31,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -358,6 +371,255 @@ TEST(AlStrategiesDeterminism, ThreadCountsGiveIdenticalBits) {
     const AllResults two = run_all(2);
     at::set_num_threads(previous);
     EXPECT_TRUE(one == two);
+}
+
+// --- al.pool_subset: select_pool_subset. ---
+
+TEST(AlPoolSubset, MatchesPythonShuffleAndProperties) {
+    const TempDir dir("al");
+    // A pool of distinct values, not sorted and not 0 .. n-1 (positions and values differ).
+    std::vector<std::int64_t> pool;
+    for (std::int64_t i = 0; i < 500; ++i) pool.push_back((i * 7919) % 1009 + 3);
+    const std::vector<float> pool_f(pool.begin(), pool.end());
+    const auto path = write_binary(dir, "pool.bin", pool_f);
+    const std::vector<std::vector<std::int64_t>> cases{{500, 100, 1}, {500, 499, 2}, {500, 1, 3},
+                                                       {500, 0, 4},   {500, 500, 5}, {500, 900, 6}};
+    std::vector<std::vector<std::string>> jobs;
+    for (const auto& c : cases) jobs.push_back({"subset", path, str(c[0]), str(c[1]), str(c[2])});
+    const auto o = oracle(jobs);
+    ASSERT_EQ(o.size(), cases.size());
+    std::vector<std::int64_t> sorted_pool = pool;
+    std::sort(sorted_pool.begin(), sorted_pool.end());
+    for (std::size_t j = 0; j < cases.size(); ++j) {
+        SCOPED_TRACE("case " + std::to_string(j));
+        const std::int64_t subset = cases[j][1];
+        const auto seed = static_cast<std::uint64_t>(cases[j][2]);
+        const auto got = sp::select_pool_subset(pool, subset, seed);
+        expect_picks(got, field(o[j], "subset"), "pool subset");
+        const bool whole = subset == 0 || subset >= 500;
+        EXPECT_EQ(got.size(), whole ? pool.size() : static_cast<std::size_t>(subset));
+        EXPECT_TRUE(std::is_sorted(got.begin(), got.end()));
+        EXPECT_EQ(std::adjacent_find(got.begin(), got.end()), got.end()) << "repeats";
+        EXPECT_TRUE(std::includes(sorted_pool.begin(), sorted_pool.end(), got.begin(), got.end()))
+            << "a value not in the pool";
+        if (whole) EXPECT_EQ(got, sorted_pool);
+        EXPECT_EQ(sp::select_pool_subset(pool, subset, seed), got) << "not reproducible";
+    }
+    EXPECT_NE(sp::select_pool_subset(pool, 100, 1), sp::select_pool_subset(pool, 100, 2));
+    EXPECT_TRUE(sp::select_pool_subset({}, 10, 1).empty());
+    EXPECT_THROW(sp::select_pool_subset(pool, -1, 1), sp::ConfigError);
+}
+
+TEST(AlPoolSubset, UniformInclusionAndPairs) {
+    // 20 values, 5 drawn, 20,000 seeds: each value's inclusion count is Binomial(20000, 1/4)
+    // (sd 61); each pair's is Binomial(20000, 5*4/(20*19)) (sd 32). Bounds at 5 sd (over 190
+    // pairs and 20 values the chance of a false failure is below 1e-4); a biased draw (e.g.
+    // always the first 5, or a modulo bias toward low positions) fails far outside them.
+    const std::int64_t n = 20;
+    const std::int64_t k = 5;
+    const int seeds = 20000;
+    std::vector<std::int64_t> pool;
+    for (std::int64_t i = 0; i < n; ++i) pool.push_back(100 + 3 * i);
+    std::vector<double> single(static_cast<std::size_t>(n), 0.0);
+    std::vector<double> pair(static_cast<std::size_t>(n * n), 0.0);
+    for (int s = 0; s < seeds; ++s) {
+        const auto got = sp::select_pool_subset(pool, k, static_cast<std::uint64_t>(s) * 977 + 13);
+        ASSERT_EQ(got.size(), static_cast<std::size_t>(k));
+        for (const std::int64_t v : got) {
+            const std::int64_t a = (v - 100) / 3;
+            single[at(a)] += 1.0;
+            for (const std::int64_t w : got) {
+                const std::int64_t b = (w - 100) / 3;
+                if (a < b) pair[at(a * n + b)] += 1.0;
+            }
+        }
+    }
+    const double p1 = static_cast<double>(k) / static_cast<double>(n);
+    const double p2 = p1 * static_cast<double>(k - 1) / static_cast<double>(n - 1);
+    const double sd1 = std::sqrt(seeds * p1 * (1 - p1));
+    const double sd2 = std::sqrt(seeds * p2 * (1 - p2));
+    for (std::int64_t a = 0; a < n; ++a) {
+        EXPECT_LE(std::abs(single[at(a)] - seeds * p1), 5 * sd1) << "value " << a;
+        for (std::int64_t b = a + 1; b < n; ++b)
+            EXPECT_LE(std::abs(pair[at(a * n + b)] - seeds * p2), 5 * sd2) << a << "," << b;
+    }
+}
+
+// --- Core-set: the float-screened greedy equals the exact double greedy, bit for bit. ---
+
+/// Runs both core-set greedies and expects identical picks and bit-identical distances.
+void expect_same_coreset(const std::vector<float>& pool, std::int64_t n,
+                         const std::vector<float>& lab, std::int64_t n_lab, std::int64_t d,
+                         std::int64_t count) {
+    std::vector<double> fast_dist, direct_dist;
+    const auto fast = sp::coreset_greedy(pool.data(), n, lab.data(), n_lab, d, count, &fast_dist);
+    const auto direct = sp::detail::coreset_greedy_direct(pool.data(), n, lab.data(), n_lab, d,
+                                                          count, &direct_dist);
+    EXPECT_EQ(fast, direct);
+    ASSERT_EQ(fast_dist.size(), direct_dist.size());
+    for (std::size_t i = 0; i < fast_dist.size(); ++i)
+        EXPECT_EQ(fast_dist[i], direct_dist[i]) << "pick " << i; // bit for bit (inf included)
+}
+
+TEST(AlCoresetScreening, EqualsExactGreedyOnNearTies) {
+    const std::int64_t d = 24;
+    const std::int64_t n = 400;
+    const std::int64_t n_lab = 80;
+    std::mt19937_64 rng(61);
+    std::normal_distribution<float> normal(0.0F, 1.0F);
+    auto pool = make_emb(n, d, 62);
+    std::vector<float> lab(at(n_lab * d));
+    // Near ties at the last bit: labelled rows 2j and 2j+1 are pool row j plus an offset v and
+    // plus v with its coordinates permuted (the same real distance, different sum4 roundings);
+    // pool rows 200 + j likewise around pool row j (ties among picks in the greedy updates).
+    for (std::int64_t j = 0; j < n_lab / 2; ++j) {
+        std::vector<float> v(at(d));
+        for (auto& e : v) e = 0.37F * normal(rng);
+        std::vector<float> w = v;
+        std::rotate(w.begin(), w.begin() + 1 + j % (d - 1), w.end());
+        for (std::int64_t c = 0; c < d; ++c) {
+            lab[at(2 * j * d + c)] = pool[at(j * d + c)] + v[at(c)];
+            lab[at((2 * j + 1) * d + c)] = pool[at(j * d + c)] + w[at(c)];
+        }
+    }
+    for (std::int64_t j = 0; j < 150; ++j) {
+        for (std::int64_t c = 0; c < d; ++c) {
+            pool[at((200 + j) * d + c)] =
+                pool[at(j * d + (c + 3) % d)] * ((j % 2 == 0) ? 1.0F : -1.0F);
+        }
+    }
+    {
+        SCOPED_TRACE("near ties");
+        expect_same_coreset(pool, n, lab, n_lab, d, 300);
+        expect_same_coreset(pool, n, lab, 0, d, 120);
+    }
+    {
+        // Exact ties: small integer coordinates (every float product and sum exact), many rows
+        // at equal distances; the lower-index rule decides.
+        SCOPED_TRACE("lattice");
+        std::vector<float> grid(at(n * d));
+        std::uniform_int_distribution<int> level(0, 2);
+        for (auto& e : grid) e = static_cast<float>(level(rng));
+        const std::vector<float> glab(grid.begin(), grid.begin() + 30 * d);
+        expect_same_coreset(grid, n, glab, 30, d, n);
+    }
+    {
+        // A large common offset: float dot products cancel catastrophically, the screen cannot
+        // exclude anything, and everything falls back to exact distances.
+        SCOPED_TRACE("offset");
+        auto far_pool = pool;
+        auto far_lab = lab;
+        for (auto& e : far_pool) e += 3000.0F;
+        for (auto& e : far_lab) e += 3000.0F;
+        expect_same_coreset(far_pool, n, far_lab, n_lab, d, 200);
+    }
+    {
+        // Several GEMM blocks (1024 pool rows each) and mixed scales (rows x1000).
+        SCOPED_TRACE("blocks");
+        const std::int64_t big = 2600;
+        auto bp = make_emb(big, 40, 63);
+        const auto bl = make_emb(700, 40, 64);
+        for (std::int64_t i = 0; i < big; i += 97)
+            for (std::int64_t c = 0; c < 40; ++c) bp[at(i * 40 + c)] *= 1000.0F;
+        expect_same_coreset(bp, big, bl, 700, 40, 400);
+    }
+}
+
+// --- pool_outputs(): MC dropout through the head equals whole-network passes, bit for bit. ---
+
+struct TinyPool {
+    sp::ImageSet images;
+    sp::TransformSpec spec;
+    sp::LoaderOptions options;
+    std::vector<std::int64_t> indices;
+};
+
+TinyPool tiny_pool() {
+    TinyPool t;
+    t.images.count = 40;
+    t.images.channels = 3;
+    t.images.height = 8;
+    t.images.width = 8;
+    std::mt19937 rng(71);
+    t.images.pixels.resize(static_cast<std::size_t>(40 * 3 * 8 * 8));
+    for (auto& p : t.images.pixels) p = static_cast<std::uint8_t>(rng() % 256);
+    for (std::int64_t i = 0; i < 40; ++i) t.images.labels.push_back(i % 5);
+    t.spec.in_channels = t.spec.out_channels = 3;
+    t.spec.in_height = t.spec.out_height = 8;
+    t.spec.in_width = t.spec.out_width = 8;
+    t.spec.mean = {0.5F, 0.4F, 0.3F};
+    t.spec.std = {0.25F, 0.2F, 0.3F};
+    for (std::int64_t i = 39; i >= 0; i -= 3) t.indices.push_back(i); // 14 images, 2 batches
+    return t;
+}
+
+sp::ResNet18 tiny_model() {
+    return sp::ResNet18(
+        sp::ResNet18Options().stem(sp::Stem::cifar).width(0.125).num_classes(5).dropout(0.4), 17);
+}
+
+TEST(AlPoolOutputs, McDropoutHeadPassesEqualWholeNetworkPasses) {
+    const TinyPool t = tiny_pool();
+    sp::ResNet18 model = tiny_model();
+    const sp::PoolScoring scoring{/*batch_size=*/8, /*mc_samples=*/6, /*dropout_seed=*/77};
+    torch::manual_seed(5);
+    const sp::PoolOutputs got =
+        sp::pool_outputs(model, t.images, t.indices, t.spec, t.options, scoring, torch::kCPU);
+    const torch::Tensor after = torch::rand({4});
+    EXPECT_FALSE(model->is_training());
+
+    // The reference: what pool_outputs() did before the head split, each pass a whole
+    // model->forward() with only dropout in training mode, the generator seeded the same way.
+    torch::NoGradGuard no_grad;
+    sp::LoaderOptions opt = t.options;
+    opt.batch_size = 8;
+    opt.shuffle = false;
+    opt.mode = sp::LoaderMode::eval;
+    sp::BatchLoader loader(t.images, t.indices, t.spec, opt);
+    torch::manual_seed(77);
+    std::vector<std::vector<torch::Tensor>> passes(6);
+    std::vector<torch::Tensor> logits;
+    loader.start_epoch(0);
+    while (std::optional<sp::Batch> b = loader.next()) {
+        model->eval();
+        logits.push_back(model->forward(b->images));
+        for (auto& m : model->named_modules()) {
+            if (m.key() == "dropout") m.value()->train(true);
+        }
+        for (auto& pass : passes) pass.push_back(torch::softmax(model->forward(b->images), 1));
+        model->eval();
+    }
+    std::vector<torch::Tensor> stacked;
+    for (auto& pass : passes) stacked.push_back(torch::cat(pass));
+    const torch::Tensor want = torch::stack(stacked);
+    ASSERT_EQ(got.mc_probs.sizes(), want.sizes());
+    EXPECT_TRUE(torch::equal(got.mc_probs, want)) << "MC probabilities differ";
+    EXPECT_TRUE(torch::equal(got.logits, torch::cat(logits)));
+    // The passes do sample (a test that could not fail otherwise), and differ from eval mode.
+    EXPECT_FALSE(torch::equal(got.mc_probs[0], got.mc_probs[1]));
+    EXPECT_FALSE(torch::equal(got.mc_probs[0], torch::softmax(got.logits, 1)));
+    // The CPU generator is put back: the draw after pool_outputs() is the draw after seed 5.
+    torch::manual_seed(5);
+    EXPECT_TRUE(torch::equal(after, torch::rand({4})));
+}
+
+TEST(AlPoolOutputs, StopSignalEndsScoring) {
+    const TinyPool t = tiny_pool();
+    sp::ResNet18 model = tiny_model();
+    const sp::PoolScoring scoring{/*batch_size=*/8, /*mc_samples=*/3, /*dropout_seed=*/77};
+    torch::manual_seed(5);
+    sp::set_stop_requested_for_testing(SIGUSR1);
+    EXPECT_THROW(
+        sp::pool_outputs(model, t.images, t.indices, t.spec, t.options, scoring, torch::kCPU),
+        sp::StopRequested);
+    sp::set_stop_requested_for_testing(0);
+    EXPECT_FALSE(model->is_training());
+    const torch::Tensor after = torch::rand({4});
+    torch::manual_seed(5);
+    EXPECT_TRUE(torch::equal(after, torch::rand({4}))) << "generator not restored";
+    const sp::PoolOutputs o =
+        sp::pool_outputs(model, t.images, t.indices, t.spec, t.options, scoring, torch::kCPU);
+    EXPECT_EQ(o.logits.size(0), static_cast<std::int64_t>(t.indices.size()));
 }
 
 } // namespace

@@ -2,13 +2,18 @@
 // - the kNN distances and the affinities P (sklearn's _joint_probabilities_nn on sp's kNN graph);
 // - the final KL of each method within 5% of sklearn's TSNE (barnes_hut and exact), and a map
 //   that separates the clusters about as well as sklearn's (silhouette);
+// - a stop signal abandons the map (StopRequested); sp::analyze records only UndefinedMetric as
+//   an undefined metric and lets a bug inside t-SNE (InternalError) and a stop through;
 // - the reported KL against an independent NumPy KL of the returned map;
 // - bit-identical maps across thread counts and repeated runs; degenerate input as documented;
 // - the sklearn compat mode: k and P as TSNE.fit computes them, and its stop iteration (n_iter_).
+#include "sp/metrics/analyze.hpp"
 #include "sp/metrics/tsne.hpp"
 #include "sp/metrics/tsne_repulsion.hpp"
+#include "sp/metrics/undefined.hpp"
 
 #include "sp/util/error.hpp"
+#include "sp/util/signals.hpp"
 #include "support/oracle.hpp"
 #include "support/run.hpp"
 #include "support/temp_dir.hpp"
@@ -17,6 +22,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -466,8 +472,8 @@ bool all_finite(const sp::TsneResult& r) {
 TEST(Tsne, RejectsBadDataAndOptions) {
     const Data data = make_blobs(40, 4, 2, 2.0F, 1);
     const float* x = data.x.data();
-    EXPECT_THROW(sp::tsne(x, 1, 4), sp::DataError);
-    EXPECT_THROW(sp::tsne(x, 0, 4), sp::DataError);
+    EXPECT_THROW(sp::tsne(x, 1, 4), sp::UndefinedMetric);
+    EXPECT_THROW(sp::tsne(x, 0, 4), sp::UndefinedMetric);
     EXPECT_THROW(sp::tsne(x, 40, 0), sp::DataError);
     EXPECT_THROW(sp::tsne(nullptr, 40, 4), sp::DataError);
     std::vector<float> bad = data.x;
@@ -476,7 +482,7 @@ TEST(Tsne, RejectsBadDataAndOptions) {
     bad[17] = std::numeric_limits<float>::infinity();
     EXPECT_THROW(sp::tsne_affinities(bad.data(), 40, 4), sp::DataError);
     bad[17] = 1e19F; // squared distances would overflow float32
-    EXPECT_THROW(sp::tsne(bad.data(), 40, 4), sp::DataError);
+    EXPECT_THROW(sp::tsne(bad.data(), 40, 4), sp::UndefinedMetric);
 
     auto with = [](auto set) {
         sp::TsneOptions o;
@@ -485,7 +491,7 @@ TEST(Tsne, RejectsBadDataAndOptions) {
         return o;
     };
     EXPECT_THROW(sp::tsne(x, 40, 4, with([](auto& o) { o.perplexity = 40.0; })),
-                 sp::ConfigError); // perplexity >= n, as scikit-learn
+                 sp::UndefinedMetric); // perplexity >= n, as scikit-learn
     EXPECT_THROW(sp::tsne(x, 40, 4, with([](auto& o) { o.perplexity = 0.0; })), sp::ConfigError);
     EXPECT_THROW(sp::tsne(x, 40, 4, with([](auto& o) { o.dims = 3; })), sp::ConfigError);
     EXPECT_THROW(sp::tsne(x, 40, 4, with([](auto& o) { o.iterations = -1; })), sp::ConfigError);
@@ -564,3 +570,84 @@ TEST(Tsne, IdenticalPointsSpreadFromNoise) {
 }
 
 } // namespace
+
+namespace {
+
+/// Clears the test stop flag and the failure hook however a test ends.
+struct ResetHooks {
+    ResetHooks() = default;
+    ResetHooks(const ResetHooks&) = delete;
+    ResetHooks& operator=(const ResetHooks&) = delete;
+    ~ResetHooks() {
+        sp::set_stop_requested_for_testing(0);
+        sp::detail::fail_tsne_for_testing(false);
+    }
+};
+
+sp::MetricsConfig small_metrics(double perplexity) {
+    sp::MetricsConfig cfg;
+    cfg.tsne.perplexity = perplexity;
+    cfg.tsne.iterations = 251; // the least metrics.tsne.iterations allows
+    return cfg;
+}
+
+} // namespace
+
+TEST(Tsne, StopRequestThrowsStopRequested) {
+    const ResetHooks reset;
+    const Data data = make_blobs(120, 8, 3, 2.0F, 21);
+    sp::TsneOptions o;
+    o.perplexity = 10.0;
+    o.iterations = 40;
+    o.exaggeration_iterations = 20;
+    for (auto method : {sp::TsneMethod::exact, sp::TsneMethod::barnes_hut, sp::TsneMethod::fft}) {
+        o.method = method;
+        sp::set_stop_requested_for_testing(SIGUSR1);
+        EXPECT_THROW(sp::tsne(data.x.data(), data.n, data.d, o), sp::StopRequested);
+        EXPECT_THROW(sp::tsne_affinities(data.x.data(), data.n, data.d, 10.0), sp::StopRequested);
+        sp::set_stop_requested_for_testing(0);
+        EXPECT_TRUE(all_finite(sp::tsne(data.x.data(), data.n, data.d, o)));
+    }
+}
+
+TEST(Tsne, AnalyzeRecordsUndefinedMapAndGoesOn) {
+    const Data data = make_blobs(20, 4, 2, 3.0F, 22);
+    const sp::AnalysisInput in = sp::analysis_input(data.n, data.d, 2, data.x, data.labels, {}, 0);
+    // perplexity 30 >= n = 20: scikit-learn refuses; the map and its space are undefined.
+    const sp::Analysis a = sp::analyze(in, small_metrics(30.0), 1, 1);
+    EXPECT_FALSE(a.tsne.has_value());
+    EXPECT_TRUE(std::isnan(a.scalars.at("tsne_kl_divergence")));
+    EXPECT_NE(a.undefined.at("tsne_kl_divergence").find("perplexity"), std::string::npos)
+        << a.undefined.at("tsne_kl_divergence");
+    EXPECT_TRUE(std::isnan(a.scalars.at("silhouette_euclidean_tsne")));
+    EXPECT_TRUE(std::isfinite(a.scalars.at("silhouette_euclidean_raw")));
+    // One class present: the silhouettes and Davies-Bouldin are undefined, not a failure.
+    const std::vector<std::int64_t> one(static_cast<std::size_t>(data.n), 1);
+    const sp::AnalysisInput in1 = sp::analysis_input(data.n, data.d, 2, data.x, one, {}, 0);
+    const sp::Analysis b = sp::analyze(in1, small_metrics(5.0), 1, 1);
+    for (const char* m : {"silhouette_euclidean_raw", "silhouette_cosine_raw", "davies_bouldin_raw",
+                          "silhouette_euclidean_tsne"}) {
+        EXPECT_TRUE(std::isnan(b.scalars.at(m))) << m;
+        EXPECT_NE(b.undefined.at(m).find("classes present"), std::string::npos) << m;
+    }
+    EXPECT_TRUE(b.tsne.has_value());
+}
+
+// A bug inside t-SNE (an SP_CHECK failing, injected by the test hook) fails the analysis instead
+// of being recorded as an undefined map; so does a stop request (StopRequested).
+TEST(Tsne, AnalyzeLetsInternalErrorAndStopThrough) {
+    const ResetHooks reset;
+    const Data data = make_blobs(60, 4, 2, 3.0F, 23);
+    const sp::AnalysisInput in = sp::analysis_input(data.n, data.d, 2, data.x, data.labels, {}, 0);
+    sp::detail::fail_tsne_for_testing(true);
+    EXPECT_THROW(sp::tsne(data.x.data(), data.n, data.d), sp::InternalError);
+    EXPECT_THROW(sp::analyze(in, small_metrics(5.0), 1, 1), sp::InternalError);
+    sp::detail::fail_tsne_for_testing(false);
+    const sp::Analysis a = sp::analyze(in, small_metrics(5.0), 1, 1);
+    EXPECT_TRUE(a.tsne.has_value());
+    EXPECT_EQ(a.undefined.count("tsne_kl_divergence"), 0U);
+
+    sp::set_stop_requested_for_testing(SIGUSR1);
+    EXPECT_THROW(sp::analyze(in, small_metrics(5.0), 1, 1), sp::StopRequested);
+    EXPECT_THROW(sp::tsne(data.x.data(), data.n, data.d), sp::StopRequested);
+}

@@ -52,6 +52,7 @@ const std::vector<BadConfig> kCases = {
     // Cross-key rules, reported where the offending key was set.
     {"nesterov_with_adam", "[train]\nnesterov = true\n", {}, {"@:2:1: train.nesterov: needs train.optimizer = \"sgd\""}},
     {"bald_without_dropout", "[al]\nstrategy = \"bald\"\n", {}, {"@:2:1: al.strategy: bald needs MC dropout"}},
+    {"pool_subset_below_query", "[al]\nstrategy = \"entropy\"\nquery = 500\npool_subset = 100\n", {}, {"@:4:1: al.pool_subset: scores 100 candidates per round, fewer than al.query (500)"}},
     // Axes and seeds.
     {"empty_axis", "[sweep.axes]\n\"train.lr\" = []\n", {}, {"@:2:1: sweep.axes.train.lr: empty axis"}},
     {"axis_unknown_key", "[sweep.axes]\n\"train.lrr\" = [0.1]\n", {}, {"@:2:1: sweep.axes.train.lrr: unknown key in sweep.axes (did you mean \"train.lr\"?)"}},

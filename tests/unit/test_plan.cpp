@@ -265,6 +265,10 @@ TEST(Identity, EveryKeyOutsideTheIdHasAReason) {
         {"dataset.cache", "location: an HDF5 copy of the decoded source, same tensors"},
         {"model.pretrained", "location; the weights enter the ID by content (SHA-256) instead"},
         {"train.checkpoint_every", "checkpoints save and restore state bit for bit"},
+        {"train.eval_every",
+         "evaluation runs in eval mode without gradients or random draws: weights and every "
+         "later number are the same (test_trainer_stop); only /history eval_accuracy of the "
+         "epochs not evaluated reads NaN"},
         {"al.save_pool_outputs", "output only: stores what the queries saw, computes nothing"},
         {"output.dir", "location of the result files"},
         {"output.compression", "lossless deflate of what is stored"},

@@ -12,9 +12,12 @@
 #include "sp/util/error.hpp"
 #include "sp/util/log.hpp"
 #include "sp/util/rng.hpp"
+#include "sp/util/signals.hpp"
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <filesystem>
 #include <memory>
 #include <utility>
 
@@ -85,7 +88,16 @@ class RoundLoop {
             const std::int64_t round = st_.round;
             train_round(round);
             if (stopped_) break;
-            RoundRecord rec = record_round(round);
+            // The round's training is checkpointed: its metrics and query are abandoned at once
+            // on a stop signal (StopRequested from their safe points) and redone on resume.
+            RoundRecord rec;
+            try {
+                rec = record_round(round);
+            } catch (const StopRequested&) {
+                stopped_ = true;
+                abandoned_ = true;
+                break;
+            }
             rec.seconds = seconds_since(round_t0);
             st_.rounds.push_back(std::move(rec));
             if (!active_ || last_round(round)) break;
@@ -98,6 +110,12 @@ class RoundLoop {
   private:
     /// A new optimizer, then the checkpoint if there is one, else the initial labelled pool.
     void start() {
+        if (active_ && al_.pool_subset > 0 && al_.pool_subset < al_.query) {
+            throw ConfigError(
+                "al.pool_subset = " + std::to_string(al_.pool_subset) +
+                " candidates a round cannot supply al.query = " + std::to_string(al_.query) +
+                " picks; set it to at least al.query, or 0 to score the whole pool");
+        }
         optimizer_ = make_optimizer(cfg_.train, model_->parameters());
         bool resumed = false;
         if (auto loaded = load_checkpoint(ctx_.checkpoint, r_.id, *model_, *optimizer_,
@@ -106,8 +124,22 @@ class RoundLoop {
                                           })) {
             state_ = std::move(*loaded);
             resumed = true;
+            // Checkpoints hold no round records (each was written once, beside them); one of an
+            // older sp holds them all, and they are written out at the next save.
+            const std::size_t embedded = st_.rounds.size();
+            for (auto i = static_cast<std::int64_t>(embedded); i < st_.round; ++i) {
+                st_.rounds.push_back(
+                    load_round_record(round_record_path(ctx_.checkpoint, i), r_.id, i));
+            }
+            records_saved_ = embedded > 0 ? 0 : st_.rounds.size();
             log::info("replicate " + r_.id + ": resuming at round " + std::to_string(st_.round) +
-                      ", epoch " + std::to_string(state_.epoch) + " from " + ctx_.checkpoint);
+                      ", epoch " + std::to_string(state_.epoch) +
+                      (state_.partial.batches > 0
+                           ? ", batch " + std::to_string(state_.partial.batches)
+                           : std::string()) +
+                      " from " + ctx_.checkpoint);
+        } else {
+            remove_round_records(ctx_.checkpoint); // of an earlier, abandoned run
         }
         if (!active_) {
             // Baseline: one round on the whole training set (a checkpoint holds no pool).
@@ -123,7 +155,8 @@ class RoundLoop {
 
     /// Trains on the labelled pool until the round's last epoch or a stop request.
     void train_round(std::int64_t round) {
-        if (active_ && al_.start == StartMode::cold && round > 0 && state_.epoch == 0) {
+        if (active_ && al_.start == StartMode::cold && round > 0 && state_.epoch == 0 &&
+            state_.partial.batches == 0) {
             // Back to where round 0 started: the built model, or the baseline's final weights.
             reinitialise(model_, cfg_.model, r_.seeds.init);
             if (!ctx_.start_weights.empty()) load_model_state(*model_, ctx_.start_weights);
@@ -137,8 +170,22 @@ class RoundLoop {
             *model_, [this](const torch::Tensor& x) { return model_->forward(x); }, *optimizer_,
             cfg_.train, ctx_.device);
         first_epoch_ = static_cast<std::int64_t>(state_.history.size()) - state_.epoch;
-        state_ = trainer.run(source, eval_source_, epochs_, state_,
-                             [this, round](const TrainState& s) { return after_epoch(s, round); });
+        const std::int64_t steps_before = state_.step;
+        state_ = trainer.run(
+            source, eval_source_, epochs_, state_,
+            [this, round](const TrainState& s) { return after_epoch(s, round); },
+            [this] { return stop_requested(); });
+        if (state_.partial.batches > 0) {
+            // Stopped at a batch boundary: the epoch so far, data position and generators saved.
+            save(state_);
+            stopped_ = true;
+            return;
+        }
+        if (stopped_ || state_.step == steps_before) return; // nothing trained since the load
+        // The end of the round's training, always checkpointed: what follows (the round's
+        // metrics and query, or the final embedding and metrics) can be abandoned on a signal.
+        save(state_);
+        if (stop_requested()) stopped_ = true;
     }
 
     /// Logs the epoch with an ETA, checkpoints when due or asked to stop; false stops training.
@@ -154,8 +201,12 @@ class RoundLoop {
                                           : "";
         log::info(
             "replicate " + r_.id + ": " + where + "epoch " + std::to_string(s.epoch) + "/" +
-            std::to_string(epochs_) + " loss " + std::to_string(last.loss) + " eval accuracy " +
-            std::to_string(last.eval_accuracy) + " eta " +
+            std::to_string(epochs_) + " loss " + std::to_string(last.loss) + " train accuracy " +
+            std::to_string(last.train_accuracy) +
+            (std::isnan(last.eval_accuracy)
+                 ? std::string(" (not evaluated: train.eval_every)")
+                 : " eval accuracy " + std::to_string(last.eval_accuracy)) +
+            " eta " +
             format_duration(last.images_per_second > 0 ? remaining / last.images_per_second : 0.0));
         const bool stop = stop_requested();
         const bool due =
@@ -179,6 +230,8 @@ class RoundLoop {
         rec.accuracy = state_.history.empty() ? 0.0 : state_.history.back().eval_accuracy;
         rec.class_histogram.assign(static_cast<std::size_t>(data_.classes), 0);
         if (active_ && al_.round_metrics && !last_round(round)) {
+            log::info("replicate " + r_.id + ": round " + std::to_string(round) +
+                      " computing metrics");
             const EvalOutputs e = embed(model_, data_.eval, ctx_.device, {});
             rec.metrics = analyze(analysis_input(e), cfg_.metrics, round_seed(r_.seeds.tsne, round),
                                   ctx_.threads);
@@ -187,7 +240,8 @@ class RoundLoop {
         return rec;
     }
 
-    /// Scores the unlabelled pool and picks the next batch to label into `rec`.
+    /// Scores the unlabelled pool (or al.pool_subset of it) and picks the next batch to label
+    /// into `rec`.
     void query(std::int64_t round, RoundRecord& rec) {
         std::vector<char> is_labelled(static_cast<std::size_t>(data_.train.count), 0);
         for (std::int64_t i : st_.labelled) is_labelled[static_cast<std::size_t>(i)] = 1;
@@ -195,6 +249,16 @@ class RoundLoop {
         for (std::int64_t i = 0; i < data_.train.count; ++i) {
             if (is_labelled[static_cast<std::size_t>(i)] == 0) pool.push_back(i);
         }
+        if (al_.pool_subset > 0) {
+            // This round's candidates, for every strategy alike (random included, so the
+            // equal-budget control draws from candidates made the same way).
+            pool = select_pool_subset(pool, al_.pool_subset,
+                                      round_seed(mix_seed(r_.seeds.pool, 3), round));
+            rec.pool_subset = pool;
+        }
+        log::info("replicate " + r_.id + ": round " + std::to_string(round) + " scoring " +
+                  std::to_string(pool.size()) + " unlabelled images (" +
+                  std::string(enum_name(al_.strategy)) + ")");
         const std::int64_t count =
             std::min<std::int64_t>(sizes_[static_cast<std::size_t>(round + 1)] -
                                        static_cast<std::int64_t>(st_.labelled.size()),
@@ -247,11 +311,27 @@ class RoundLoop {
 
     bool stop_requested() const { return ctx_.stop_requested && ctx_.stop_requested(); }
 
+    /// The checkpoint, after the records of rounds finished since the last one (each round's
+    /// record is written once, to its own file; the checkpoint's /al holds the pool, not them).
     void save(const TrainState& s) {
+        const auto t0 = std::chrono::steady_clock::now();
+        for (; active_ && records_saved_ < st_.rounds.size(); ++records_saved_) {
+            const auto i = static_cast<std::int64_t>(records_saved_);
+            save_round_record(round_record_path(ctx_.checkpoint, i), r_.id, i,
+                              st_.rounds[records_saved_], data_.classes);
+        }
         save_checkpoint(ctx_.checkpoint, r_.id, ctx_.origin, *model_, *optimizer_, s,
                         [this](h5::File& f) {
-                            if (active_) write_rounds(f, "/al", st_, al_, data_.classes, 0);
+                            if (active_)
+                                write_rounds(f, "/al", st_, al_, data_.classes, 0,
+                                             /*records=*/false);
                         });
+        std::error_code ec;
+        const auto bytes = std::filesystem::file_size(ctx_.checkpoint, ec);
+        log::debug("replicate " + r_.id + ": checkpoint at round " + std::to_string(st_.round) +
+                   " epoch " + std::to_string(s.epoch) + " batch " +
+                   std::to_string(s.partial.batches) + ": " + std::to_string(ec ? 0 : bytes) +
+                   " bytes in " + std::to_string(seconds_since(t0)) + " s");
     }
 
     RoundsOutcome outcome() {
@@ -259,9 +339,13 @@ class RoundLoop {
         o.history = state_.history;
         o.stopped = stopped_;
         if (stopped_) {
+            const std::string batch = state_.partial.batches > 0
+                                          ? ", batch " + std::to_string(state_.partial.batches)
+                                          : std::string();
             o.message = active_ ? "checkpointed in round " + std::to_string(st_.round) +
-                                      " at epoch " + std::to_string(state_.epoch)
-                                : "checkpointed at epoch " + std::to_string(state_.epoch);
+                                      " at epoch " + std::to_string(state_.epoch) + batch
+                                : "checkpointed at epoch " + std::to_string(state_.epoch) + batch;
+            if (abandoned_) o.message += " (its metrics and query are redone on resume)";
         }
         if (active_) o.al = std::move(st_);
         return o;
@@ -280,8 +364,10 @@ class RoundLoop {
     std::unique_ptr<torch::optim::Optimizer> optimizer_;
     TrainState state_;
     AlState st_;
-    std::int64_t first_epoch_ = 0; ///< the current round's first entry in the history
+    std::int64_t first_epoch_ = 0;  ///< the current round's first entry in the history
+    std::size_t records_saved_ = 0; ///< rounds whose record file is written
     bool stopped_ = false;
+    bool abandoned_ = false; ///< stopped in a round's metrics or query
 };
 
 } // namespace

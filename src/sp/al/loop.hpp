@@ -2,8 +2,12 @@
 /// Training a replicate in rounds. An active-learning replicate starts from an initial labelled
 /// pool and repeats: train (warm: model and optimizer go on; cold: re-initialised), record the
 /// round, score the unlabelled pool, query, label. A baseline is the degenerate case: one round
-/// on the whole training set. Checkpoints are written every train.checkpoint_every epochs, on a
-/// stop request and at each round boundary (the query is never redone), and resumed from.
+/// on the whole training set. Checkpoints are written every train.checkpoint_every epochs, at the
+/// batch boundary after a stop request, at the end of every round's training and at each round
+/// boundary (a finished query is never redone), and resumed from. A stop signal during a round's
+/// metrics or query (sp::StopRequested from their safe points) abandons them: they are redone,
+/// bit-identically, from the end-of-training checkpoint. Each finished round's record is written
+/// once, to its own file beside the checkpoint (al/rounds.hpp), not into every checkpoint.
 ///
 ///     sp::TrainingData data(cfg, facts, splits, threads, replicate.seeds.data);
 ///     const sp::TrainingContext ctx{checkpoint_path, device, threads, stop_requested,
@@ -53,7 +57,7 @@ struct TrainingContext {
     torch::Device device;   ///< where the model lives
     int threads = 1;        ///< LibTorch threads of the rounds' metrics
     const std::function<bool()>&
-        stop_requested;      ///< polled after every epoch and round; may be empty
+        stop_requested;      ///< polled after every batch, epoch and round; may be empty
     CheckpointOrigin origin; ///< stamped on every checkpoint saved (threads, build, changes)
     /// al.init = "baseline": the baseline's result file whose final weights (/model/state) the
     /// model was loaded with, and which a cold-start round loads again; "" = the built weights.
@@ -70,9 +74,10 @@ struct RoundsOutcome {
 
 /// Trains replicate `r`'s `model` (already built and on ctx.device, the global generator seeded
 /// for dropout) round by round as its `al` configuration says, resuming from ctx.checkpoint when
-/// it holds one. On return the model is trained (unless stopped) and the checkpoint is the last
-/// one saved. Throws DataError on a checkpoint of another replicate or without a labelled pool,
-/// TrainError on a diverged loss, IoError.
+/// it holds one. On return the model is trained (unless stopped) and the checkpoint, saved at the
+/// end of the last round's training, holds it: the caller's embedding and metrics may be
+/// abandoned on a stop signal. Throws DataError on a checkpoint of another replicate or without a
+/// labelled pool, or a missing round record; TrainError on a diverged loss, IoError.
 RoundsOutcome run_rounds(const Replicate& r, const TrainingContext& ctx, ResNet18& model,
                          TrainingData& data);
 

@@ -3,6 +3,9 @@
 #include "sp/al/strategies.hpp"
 #include "sp/util/error.hpp"
 
+#include <algorithm>
+#include <string>
+
 namespace sp {
 namespace {
 
@@ -21,6 +24,26 @@ bool is_active(Strategy strategy) { return strategy != Strategy::baseline; }
 bool needs_mc_dropout(Strategy strategy) { return strategy == Strategy::bald; }
 
 bool needs_labelled_embeddings(Strategy strategy) { return strategy == Strategy::coreset; }
+
+std::vector<std::int64_t> select_pool_subset(const std::vector<std::int64_t>& pool,
+                                             std::int64_t subset, std::uint64_t seed) {
+    if (subset < 0) {
+        throw ConfigError("al.pool_subset: must be >= 0 (0 scores the whole pool), got " +
+                          std::to_string(subset));
+    }
+    const auto n = static_cast<std::int64_t>(pool.size());
+    std::vector<std::int64_t> out;
+    if (subset == 0 || subset >= n) {
+        out = pool;
+    } else {
+        // A partial Fisher-Yates shuffle of the positions (random_select: SplitMixRng(seed)).
+        out.reserve(static_cast<std::size_t>(subset));
+        for (const std::int64_t pos : random_select(n, subset, seed))
+            out.push_back(pool[static_cast<std::size_t>(pos)]);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
 
 Query query_pool(Strategy strategy, const PoolOutputs& pool, const PoolOutputs* labelled,
                  std::int64_t count, std::uint64_t seed) {

@@ -34,7 +34,9 @@ struct Query {
 /// The candidates of one round's query when al.pool_subset = `subset` > 0: a uniformly random
 /// subset of `subset` positions of `pool` (all of them when subset is 0 or >= pool.size()),
 /// drawn from `seed`, returned as the pool's own values in ascending order. Pure function of its
-/// arguments.
+/// arguments. The draw: the positions random_select(pool.size(), subset, seed) picks
+/// (al/strategies.hpp: a partial Fisher-Yates shuffle with one SplitMixRng(seed)), mapped to
+/// their pool values, sorted. ConfigError naming al.pool_subset if subset < 0.
 std::vector<std::int64_t> select_pool_subset(const std::vector<std::int64_t>& pool,
                                              std::int64_t subset, std::uint64_t seed);
 

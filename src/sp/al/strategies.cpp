@@ -116,6 +116,71 @@ double squared_distance(const float* x, const float* y, std::int64_t d) {
     });
 }
 
+/// Pool rows per float GEMM block of the core-set's first pass (rows x n_lab floats each).
+constexpr std::int64_t kGemmRows = 1024;
+
+struct Interval {
+    double lo;
+    double hi;
+};
+
+/// Rigorous bounds on squared distances screened from float dot products, so that exact (sum4,
+/// double) distances are computed only where a comparison could depend on them.
+///
+/// For float rows x, y of dimension d: g = fl32(x . y) from any BLAS (any order, FMA or not)
+/// is within gamma_d |x| |y| + d 2^-125 of the real x . y, gamma_d = d u / (1 - d u),
+/// u = 2^-24 (Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed., eq. 3.5, with
+/// Cauchy-Schwarz for sum |x_c y_c| and terms for underflow, even with denormals flushed to
+/// zero). |x|^2 and |y|^2 (double, sum4)
+/// and the real |x - y|^2 differ from the real values, and from sp's exact sum4 distance, by
+/// less than a relative `rel` = 2 (d + 4) 2^-53. The bounds below add these, the rounding of
+/// their own arithmetic, and a factor 2 of safety.
+class DistanceScreen {
+  public:
+    explicit DistanceScreen(std::int64_t d)
+        : gamma_(static_cast<double>(d) * 0x1.0p-24 / (1.0 - static_cast<double>(d) * 0x1.0p-24)),
+          tiny_(static_cast<double>(d) * 0x1.0p-125),
+          rel_(2.0 * static_cast<double>(d + 4) * 0x1.0p-53),
+          sqrt_d_(std::sqrt(static_cast<double>(d))),
+          usable_(static_cast<double>(d) * 0x1.0p-24 < 0.25) {}
+
+    /// An interval holding the real |x - y|^2, from |x|^2, |y|^2 (sum4), their square roots
+    /// and the float dot product. (-inf, +inf) when screening cannot be trusted (huge d); a NaN
+    /// end on overflow (callers then compute the exact distance).
+    Interval bounds(double x2, double y2, double xn, double yn, float dot) const {
+        if (!usable_) return {-kInf, kInf};
+        const double g = dot;
+        const double approx = x2 + y2 - 2.0 * g;
+        const double dot_err =
+            gamma_ * 1.01 * xn * yn * (1.0 + rel_) + tiny_ + 0x1.0p-120 * sqrt_d_ * (xn + yn);
+        const double err =
+            2.0 * (2.0 * dot_err + rel_ * (x2 + y2) + 0x1.0p-50 * (x2 + y2 + 2.0 * std::abs(g)));
+        return {approx - err, approx + err};
+    }
+
+    /// A value every exact sum4 distance whose real distance is <= `hi` stays below.
+    double exact_upper(double hi) const { return hi * (1.0 + 2.0 * rel_) + tiny_; }
+
+    /// A value every exact sum4 distance whose real distance is >= `lo` stays above.
+    double exact_lower(double lo) const { return lo >= 0.0 ? lo * (1.0 - 2.0 * rel_) : lo; }
+
+  private:
+    double gamma_;
+    double tiny_;
+    double rel_;
+    double sqrt_d_;
+    bool usable_;
+};
+
+/// |x_i|^2 of each row (sum4, double).
+std::vector<double> squared_norms(const float* x, std::int64_t n, std::int64_t d) {
+    std::vector<double> out(idx(n));
+    at::parallel_for(0, n, kScoreGrain, [&](std::int64_t r0, std::int64_t r1) {
+        for (std::int64_t i = r0; i < r1; ++i) out[idx(i)] = dot(x + i * d, x + i * d, d);
+    });
+    return out;
+}
+
 /// Largest value, ties to the lower index, skipping rows marked taken.
 struct Best {
     double value = -kInf;
@@ -239,6 +304,104 @@ std::vector<std::int64_t> coreset_greedy(const float* pool_emb, std::int64_t n_p
                                          std::int64_t d, std::int64_t count,
                                          std::vector<double>* pick_distance) {
     const std::string fn = "coreset_greedy";
+    check_dims(fn, n_pool, d, "dimension", pool_emb);
+    check_dims(fn, n_lab, d, "dimension", labelled_emb);
+    check_count(fn, count, n_pool, "pool rows");
+    check_values(fn, pool_emb, n_pool, d, /*probs=*/false, "pool embedding");
+    check_values(fn, labelled_emb, n_lab, d, /*probs=*/false, "labelled embedding");
+
+    std::vector<double> min_d2(idx(n_pool), kInf);
+    std::vector<char> taken(idx(n_pool), 0);
+    std::vector<std::int64_t> picks;
+    picks.reserve(idx(count));
+    if (pick_distance != nullptr) {
+        pick_distance->clear();
+        pick_distance->reserve(idx(count));
+    }
+    if (count == 0) return picks;
+
+    const DistanceScreen screen(d);
+    // Float GEMM/GEMV on the caller's buffers (read only).
+    const auto opts = torch::TensorOptions().dtype(torch::kFloat32);
+    const torch::Tensor pool_t =
+        torch::from_blob(const_cast<float*>(pool_emb), {n_pool, d}, opts); // NOLINT
+    const std::vector<double> pool_sq = squared_norms(pool_emb, n_pool, d);
+    std::vector<double> pool_norm(idx(n_pool));
+    for (std::int64_t i = 0; i < n_pool; ++i) pool_norm[idx(i)] = std::sqrt(pool_sq[idx(i)]);
+
+    // Initial minimum over the labelled rows: screened with float GEMM per block of pool rows,
+    // then the exact (sum4) distance to every labelled row that might be the nearest.
+    if (n_lab > 0) {
+        const torch::Tensor lab_t =
+            torch::from_blob(const_cast<float*>(labelled_emb), {n_lab, d}, opts); // NOLINT
+        const std::vector<double> lab_sq = squared_norms(labelled_emb, n_lab, d);
+        const torch::Tensor lab_tt = lab_t.t();
+        std::vector<double> lab_norm(idx(n_lab));
+        for (std::int64_t j = 0; j < n_lab; ++j) lab_norm[idx(j)] = std::sqrt(lab_sq[idx(j)]);
+        for (std::int64_t r0 = 0; r0 < n_pool; r0 += kGemmRows) {
+            const std::int64_t r1 = std::min(n_pool, r0 + kGemmRows);
+            const torch::Tensor dots = torch::mm(pool_t.slice(0, r0, r1), lab_tt).contiguous();
+            const float* g = dots.data_ptr<float>();
+            at::parallel_for(r0, r1, 8, [&](std::int64_t i0, std::int64_t i1) {
+                std::vector<double> lo(idx(n_lab));
+                for (std::int64_t i = i0; i < i1; ++i) {
+                    const float* gi = g + (i - r0) * n_lab;
+                    const double xi2 = pool_sq[idx(i)];
+                    const double xin = pool_norm[idx(i)];
+                    double upper = kInf;
+                    for (std::int64_t j = 0; j < n_lab; ++j) {
+                        const Interval a =
+                            screen.bounds(xi2, lab_sq[idx(j)], xin, lab_norm[idx(j)], gi[j]);
+                        lo[idx(j)] = a.lo;
+                        upper = std::min(upper, a.hi);
+                    }
+                    const double cut = screen.exact_upper(upper);
+                    const float* x = pool_emb + i * d;
+                    double m = kInf;
+                    for (std::int64_t j = 0; j < n_lab; ++j) {
+                        // A NaN bound (an overflow) falls through to the exact distance.
+                        if (lo[idx(j)] > cut) continue;
+                        m = std::min(m, squared_distance(x, labelled_emb + j * d, d));
+                    }
+                    min_d2[idx(i)] = m;
+                }
+            });
+        }
+    }
+    Best best = update_and_argmax(n_pool, taken, [&](std::int64_t i) { return min_d2[idx(i)]; });
+    for (;;) {
+        const std::int64_t pick = best.index;
+        SP_CHECK(pick >= 0, "coreset_greedy: no unpicked pool row left");
+        picks.push_back(pick);
+        if (pick_distance != nullptr) pick_distance->push_back(std::sqrt(best.value));
+        taken[idx(pick)] = 1;
+        if (static_cast<std::int64_t>(picks.size()) == count) break;
+        const float* y = pool_emb + pick * d;
+        const double y2 = pool_sq[idx(pick)];
+        const double yn = std::sqrt(y2);
+        // x_i . y for every pool row in float (GEMV), then the exact distance only where it
+        // might lower the row's minimum.
+        const torch::Tensor dots = torch::mv(pool_t, pool_t[pick]).contiguous();
+        const float* g = dots.data_ptr<float>();
+        best = update_and_argmax(n_pool, taken, [&](std::int64_t i) {
+            double& m = min_d2[idx(i)];
+            if (taken[idx(i)] != 0) return m;
+            const double xi2 = pool_sq[idx(i)];
+            const Interval a = screen.bounds(xi2, y2, pool_norm[idx(i)], yn, g[i]);
+            if (!(screen.exact_lower(a.lo) >= m))
+                m = std::min(m, squared_distance(pool_emb + i * d, y, d));
+            return m;
+        });
+    }
+    return picks;
+}
+
+std::vector<std::int64_t> detail::coreset_greedy_direct(const float* pool_emb, std::int64_t n_pool,
+                                                        const float* labelled_emb,
+                                                        std::int64_t n_lab, std::int64_t d,
+                                                        std::int64_t count,
+                                                        std::vector<double>* pick_distance) {
+    const std::string fn = "coreset_greedy_direct";
     check_dims(fn, n_pool, d, "dimension", pool_emb);
     check_dims(fn, n_lab, d, "dimension", labelled_emb);
     check_count(fn, count, n_pool, "pool rows");

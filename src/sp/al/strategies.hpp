@@ -57,15 +57,32 @@ std::vector<std::int64_t> top_k(const std::vector<double>& scores, std::int64_t 
 /// `pool_emb`, n_pool x d) with the largest euclidean distance to its nearest row among the
 /// labelled rows (`labelled_emb`, n_lab x d, may be empty) and the rows already picked; equal
 /// distances by the lower index; a row is never picked twice. Squared distances are summed in
-/// double over dimensions in a fixed order; a running minimum per pool row replaces any
-/// n_pool x n_lab matrix (memory O(n_pool)). Returns `count` pool indices in pick order and, if
-/// `pick_distance` is given, each pick's distance (the square root of its squared minimum) when
-/// it was picked; with no labelled rows the first pick is row 0 at distance +infinity.
-/// DataError on bad shapes, non-finite values or count outside [0, n_pool].
+/// double over dimensions in a fixed order (the values compared and returned are these exact
+/// sums); a running minimum per pool row replaces any n_pool x n_lab matrix (memory
+/// O(n_pool + 1024 n_lab)). For speed the distances are first screened with float32 dot
+/// products (BLAS: a GEMM per block of 1024 pool rows against the labelled rows, a GEMV per
+/// pick) under rigorous rounding-error bounds, and the exact double distance is computed only
+/// where it could change a row's minimum; the picks and distances are bit-identical to
+/// detail::coreset_greedy_direct's, which computes every distance exactly. Returns `count` pool
+/// indices in pick order and, if `pick_distance` is given, each pick's distance (the square root of
+/// its squared minimum) when it was picked; with no labelled rows the first pick is row 0 at
+/// distance +infinity. DataError on bad shapes, non-finite values or count outside [0, n_pool].
 std::vector<std::int64_t> coreset_greedy(const float* pool_emb, std::int64_t n_pool,
                                          const float* labelled_emb, std::int64_t n_lab,
                                          std::int64_t d, std::int64_t count,
                                          std::vector<double>* pick_distance = nullptr);
+
+namespace detail {
+
+/// coreset_greedy() without the float screening: every pool-to-labelled and pool-to-pick
+/// distance computed exactly in double (O(n_pool (n_lab + count) d) double operations). The
+/// reference for tests and bench/pool_scoring.cpp; same contract and results.
+std::vector<std::int64_t> coreset_greedy_direct(const float* pool_emb, std::int64_t n_pool,
+                                                const float* labelled_emb, std::int64_t n_lab,
+                                                std::int64_t d, std::int64_t count,
+                                                std::vector<double>* pick_distance = nullptr);
+
+} // namespace detail
 
 /// BADGE (Ash et al. 2020): k-means++ seeding on the gradient embeddings
 /// g_i = a_i (outer) h_i, a_i = p_i - onehot(argmax p_i) (the first largest class on ties),

@@ -71,7 +71,7 @@ struct TrainConfig {
     std::int64_t batch_size = 128;
     std::int64_t eval_batch_size = 512;
     double label_smoothing = 0.0;
-    Precision precision = Precision::fp32; ///< autocast on CUDA; CPU runs fp32
+    Precision precision = Precision::fp32; ///< autocast (bf16: CUDA and CPU; fp16: CUDA only)
     bool deterministic = true;             ///< deterministic algorithms, cuDNN benchmark off
     bool shuffle = true;                   ///< shuffle the training order each epoch
     DeviceChoice device = DeviceChoice::automatic;

@@ -170,7 +170,8 @@ std::vector<Field> build_fields() {
         make("train.label_smoothing", K::real, "cross-entropy label smoothing",
              SP_ACCESS(train.label_smoothing), kUnitHalfOpen),
         make("train.precision", K::choice,
-             "fp32, or autocast to bf16 / fp16 (with loss scaling) on CUDA; CPU runs fp32",
+             "fp32, or autocast to bf16 (CUDA and CPU) / fp16 with loss scaling (CUDA; the CPU "
+             "trains fp32 then); evaluation runs fp32",
              SP_ACCESS(train.precision), kAny, enum_names<Precision>()),
         make("train.deterministic", K::boolean,
              "deterministic algorithms and cuDNN benchmark off (bit-identical reruns)",
@@ -458,6 +459,14 @@ void validate_experiment(const Experiment& e, const SourceMap& sources, Diagnost
         diag.add(where("al.initial"), "al.initial",
                  "initial pool of " + std::to_string(a.initial) +
                      " exceeds dataset.train_subset (" + std::to_string(d.train_subset) + ")");
+    }
+    if (a.strategy != Strategy::baseline && a.pool_subset > 0 && a.pool_subset < a.query) {
+        diag.add(where("al.pool_subset"), "al.pool_subset",
+                 "scores " + std::to_string(a.pool_subset) +
+                     " candidates per round, fewer than "
+                     "al.query (" +
+                     std::to_string(a.query) +
+                     ") images to label: use 0 (the whole pool) or at least al.query");
     }
     if (e.metrics.tsne.method == TsneMethod::barnes_hut && e.metrics.tsne.theta <= 0) {
         diag.add(where("metrics.tsne.theta"), "metrics.tsne.theta",

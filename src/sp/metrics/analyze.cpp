@@ -1,6 +1,7 @@
 #include "sp/metrics/analyze.hpp"
 
 #include "sp/metrics/torch_threads.hpp"
+#include "sp/metrics/undefined.hpp"
 #include "sp/util/error.hpp"
 #include "sp/util/version.hpp"
 
@@ -43,7 +44,8 @@ void add_cosine_scalars(Analysis& a, const CosineStats& c, const std::string& pr
 }
 
 /// Silhouettes and Davies-Bouldin of one space; a metric sklearn refuses (fewer than 2 or more
-/// than n - 1 classes present) is recorded as undefined with its reason.
+/// than n - 1 classes present: UndefinedMetric) is recorded as undefined with its reason. Any
+/// other exception propagates (undefined.hpp).
 SpaceClusters space_clusters(Analysis& a, const std::string& space, const float* x, std::int64_t d,
                              const AnalysisInput& in, const MetricsConfig& cfg) {
     SpaceClusters out;
@@ -52,7 +54,7 @@ SpaceClusters space_clusters(Analysis& a, const std::string& space, const float*
     auto guarded = [&](const std::string& name, auto&& compute) {
         try {
             compute();
-        } catch (const DataError& e) {
+        } catch (const UndefinedMetric& e) {
             a.scalars[name] = kNaN;
             a.undefined[name] = e.what();
         }
@@ -177,9 +179,11 @@ Analysis analyze(const AnalysisInput& in, const MetricsConfig& cfg, std::uint64_
         try {
             a.tsne = tsne(in.embeddings, in.n, in.d, to);
             a.scalars["tsne_kl_divergence"] = a.tsne->kl_divergence;
-        } catch (const Error& e) {
+        } catch (const UndefinedMetric& e) {
             // Input-dependent refusals (too few points for the perplexity, ...): the map is
-            // undefined for this input, the other metrics go on.
+            // undefined for this input, the other metrics go on. Anything else (a bug inside
+            // t-SNE: InternalError; a diverged map or bad option: ConfigError; StopRequested)
+            // fails or stops the replicate.
             a.scalars["tsne_kl_divergence"] = kNaN;
             a.undefined["tsne_kl_divergence"] = e.what();
         }

@@ -9,7 +9,10 @@
 ///
 /// A metric that is undefined for the input (silhouette with one class present, NC1 with one
 /// class, ...) is NaN in /metrics/scalars and its reason is an attribute of /metrics/undefined
-/// of the same name: no NaN goes out unannounced.
+/// of the same name: no NaN goes out unannounced. Only sp::UndefinedMetric (undefined.hpp lists
+/// when the metrics throw it) is recorded that way; every other exception from a metric
+/// (InternalError, ConfigError, DataError, StopRequested) propagates and fails or stops the
+/// replicate.
 
 #include "sp/config/experiment.hpp"
 #include "sp/io/h5.hpp"

@@ -2,7 +2,9 @@
 
 #include "sp/metrics/fixed_dot.hpp"
 #include "sp/metrics/torch_threads.hpp"
+#include "sp/metrics/undefined.hpp"
 #include "sp/util/error.hpp"
+#include "sp/util/signals.hpp"
 
 #include <torch/torch.h>
 
@@ -36,9 +38,9 @@ std::vector<std::int64_t> class_counts(const char* what, std::int64_t n, std::in
     }
     const auto present = std::count_if(count.begin(), count.end(), [](auto c) { return c > 0; });
     if (present < 2 || present > n - 1) {
-        throw DataError(where + std::to_string(present) + " classes present among " +
-                        std::to_string(n) +
-                        " samples; need 2 to n_samples - 1 (as scikit-learn requires)");
+        throw UndefinedMetric(where + std::to_string(present) + " classes present among " +
+                              std::to_string(n) +
+                              " samples; need 2 to n_samples - 1 (as scikit-learn requires)");
     }
     return count;
 }
@@ -113,6 +115,7 @@ std::vector<double> class_sums_exact(const float* x, std::size_t N, std::size_t 
     std::vector<double> sums(N * K, 0.0);
     std::vector<double> gram(static_cast<std::size_t>(std::min(n, chunk)) * N);
     for (std::int64_t start = 0; start < n; start += chunk) {
+        throw_if_stop_requested();
         const std::int64_t stop = std::min(n, start + chunk);
         at::parallel_for(start, stop, 1, [&](std::int64_t begin, std::int64_t end) {
             for (std::int64_t i = begin; i < end; ++i) {
@@ -136,56 +139,49 @@ std::vector<double> class_sums_exact(const float* x, std::size_t N, std::size_t 
     return sums;
 }
 
-/// Cosine distance in O(N K d): with unit rows u (a zero row stays zero), the summed distance
-/// from i to class k is n_k - u_i . S_k, S_k the sum of class k's unit rows; the own class drops
-/// the sample itself (distance 0). Exact up to rounding; the per-pair clip of 1 - cos into
-/// [0, 2] is not applied (it only ever removes rounding, below 1e-15).
+/// Cosine distance in O(N K d): with unit rows u_i = x_i / |x_i| (a zero row stays zero), the
+/// summed distance from i to class k is n_k - u_i . S_k, S_k the sum of class k's unit rows; the
+/// own class drops the sample itself (distance 0). Exact up to rounding; the per-pair clip of
+/// 1 - cos into [0, 2] is not applied (it only ever removes rounding, below 1e-15). The unit rows
+/// are never stored: S_k is summed from x_i / |x_i| and u_i . S_k is (x_i . S_k) / |x_i|, all in
+/// double, so the float input is read twice and nothing of size N x d is written. Every sum runs
+/// in a fixed order (S by columns, each over the rows in order), whatever the thread count.
 std::vector<double> class_sums_cosine(const float* x, std::size_t N, std::size_t D,
                                       const std::int64_t* labels,
                                       const std::vector<std::int64_t>& count) {
     const std::size_t K = count.size();
-    std::vector<double> unit(N * D);
-    std::vector<double> self(N);
-    at::parallel_for(0, static_cast<std::int64_t>(N), 64, [&](std::int64_t b, std::int64_t e) {
-        for (auto i = static_cast<std::size_t>(b); i < static_cast<std::size_t>(e); ++i) {
-            double* u = &unit[i * D];
-            for (std::size_t k = 0; k < D; ++k) u[k] = static_cast<double>(x[i * D + k]);
-            const double norm = std::sqrt(detail::fixed_dot(u, u, D));
-            if (norm > 0.0) {
-                for (std::size_t k = 0; k < D; ++k) u[k] /= norm;
-            }
-            self[i] = detail::fixed_dot(u, u, D);
+    const auto n = static_cast<std::int64_t>(N);
+    std::vector<double> norm(N);
+    at::parallel_for(0, n, 256, [&](std::int64_t b, std::int64_t e) {
+        for (auto i = static_cast<std::size_t>(b); i < static_cast<std::size_t>(e); ++i)
+            norm[i] = std::sqrt(detail::fixed_dot(x + i * D, x + i * D, D));
+    });
+    // S (K x d): columns split among threads, each column summed over the rows in order.
+    std::vector<double> class_sum(K * D, 0.0);
+    at::parallel_for(0, static_cast<std::int64_t>(D), 16, [&](std::int64_t c0, std::int64_t c1) {
+        const auto b = static_cast<std::size_t>(c0);
+        const auto e = static_cast<std::size_t>(c1);
+        for (std::size_t i = 0; i < N; ++i) {
+            if (norm[i] == 0.0) continue;
+            detail::add_scaled(&class_sum[static_cast<std::size_t>(labels[i]) * D + b],
+                               x + i * D + b, 1.0 / norm[i], e - b);
         }
     });
-    std::vector<double> class_sum(K * D, 0.0);
-    for (std::size_t i = 0; i < N; ++i) {
-        double* c = &class_sum[static_cast<std::size_t>(labels[i]) * D];
-        const double* u = &unit[i * D];
-        for (std::size_t k = 0; k < D; ++k) c[k] += u[k];
-    }
-    // Every row's dot with every class sum: one BLAS product, on one thread (a threaded BLAS
-    // splits it by thread count; this one is O(N K d), small beside the rest).
-    const auto n = static_cast<std::int64_t>(N);
-    const auto k = static_cast<std::int64_t>(K);
-    const auto d = static_cast<std::int64_t>(D);
-    torch::Tensor similarity;
-    {
-        const detail::SerialBlas serial;
-        similarity = torch::mm(torch::from_blob(unit.data(), {n, d}, torch::kFloat64),
-                               torch::from_blob(class_sum.data(), {k, d}, torch::kFloat64).t())
-                         .contiguous();
-    }
-    const double* sim = similarity.data_ptr<double>();
     std::vector<double> sums(N * K, 0.0);
-    for (std::size_t i = 0; i < N; ++i) {
-        const auto own = static_cast<std::size_t>(labels[i]);
-        for (std::size_t c = 0; c < K; ++c) {
-            if (count[c] == 0) continue;
-            sums[i * K + c] = c == own
-                                  ? static_cast<double>(count[c] - 1) - (sim[i * K + c] - self[i])
-                                  : static_cast<double>(count[c]) - sim[i * K + c];
+    at::parallel_for(0, n, 64, [&](std::int64_t b, std::int64_t e) {
+        for (auto i = static_cast<std::size_t>(b); i < static_cast<std::size_t>(e); ++i) {
+            const auto own = static_cast<std::size_t>(labels[i]);
+            const double inv = norm[i] > 0.0 ? 1.0 / norm[i] : 0.0;
+            // |u_i|^2: 1 up to rounding, 0 for a zero row.
+            const double self = norm[i] > 0.0 ? (norm[i] * inv) * (norm[i] * inv) : 0.0;
+            for (std::size_t c = 0; c < K; ++c) {
+                if (count[c] == 0) continue;
+                const double sim = detail::fixed_dot(x + i * D, &class_sum[c * D], D) * inv;
+                sums[i * K + c] = c == own ? static_cast<double>(count[c] - 1) - (sim - self)
+                                           : static_cast<double>(count[c]) - sim;
+            }
         }
-    }
+    });
     return sums;
 }
 
@@ -244,12 +240,15 @@ std::vector<double> class_sums_euclidean(const float* x, std::size_t N, std::siz
                                          2048);
     std::vector<double> sums(N * K, 0.0);
     for (std::int64_t start = 0; start < n; start += chunk) {
+        throw_if_stop_requested();
         const std::int64_t m = std::min(chunk, n - start);
         const std::int64_t cols = n - start;
         // The block's product on one thread: OpenBLAS's float kernels round a product
         // differently at different tile positions, and a threaded call places its tiles by
         // thread count; one call on one thread per fixed block gives the same bits at every
-        // thread count (the distances below still run on all threads).
+        // thread count (the distances below still run on all threads). Not column tiles spread
+        // over the threads: inside a parallel region OpenBLAS (OpenMP build) still splits its
+        // work by the outer thread count (on one thread), so the bits changed with the count.
         torch::Tensor block;
         {
             const detail::SerialBlas serial;

@@ -43,8 +43,9 @@ struct Silhouette {
 
 /// Silhouette of `n` rows of `x` (n x d float32, row-major) with `labels` in [0, classes).
 /// s(i) = (b - a) / max(a, b); 0 for a sample alone in its class (and where a = b = 0).
-/// Throws DataError for labels out of range, or when the number of classes present is not in
-/// [2, n - 1] (sklearn's ValueError).
+/// Throws DataError for labels out of range, and UndefinedMetric (a DataError; undefined.hpp) when
+/// the number of classes present is not in [2, n - 1] (sklearn's ValueError). Calls
+/// sp::throw_if_stop_requested() between blocks of the O(N^2) paths (StopRequested).
 Silhouette silhouette(const float* x, std::int64_t n, std::int64_t d, const std::int64_t* labels,
                       std::int64_t classes, Distance metric, const ClusterOptions& opt = {});
 

@@ -3,6 +3,7 @@
 #include "sp/metrics/fixed_dot.hpp"
 #include "sp/metrics/torch_threads.hpp"
 #include "sp/util/error.hpp"
+#include "sp/util/signals.hpp"
 
 #include <torch/torch.h>
 
@@ -314,6 +315,7 @@ class PairHistograms {
         set_min_[0] = set_min_[1] = kInf;
         set_max_[0] = set_max_[1] = -kInf;
         for (std::int64_t start = 0; start < n; start += chunk) {
+            throw_if_stop_requested(); // O(N^2 d) in all: a safe point per block
             const std::int64_t m = std::min(chunk, n - start);
             const std::int64_t cols = n - start;
             const torch::Tensor block =

@@ -63,7 +63,8 @@ struct CosineStats {
 };
 
 /// `x` is n x d float32, row-major; `labels` has n entries in [0, classes).
-/// Throws DataError on bad shapes or labels, ConfigError on bad options.
+/// Throws DataError on bad shapes or labels, ConfigError on bad options, StopRequested when a
+/// stop signal has arrived (checked between the blocks of the pair scan).
 CosineStats cosine_statistics(const float* x, std::int64_t n, std::int64_t d,
                               const std::int64_t* labels, std::int64_t classes,
                               const CosineOptions& opt = {});

@@ -2,18 +2,28 @@
 
 #include "sp/metrics/torch_threads.hpp"
 #include "sp/metrics/tsne_repulsion.hpp"
+#include "sp/metrics/undefined.hpp"
 #include "sp/util/error.hpp"
 #include "sp/util/rng.hpp"
+#include "sp/util/signals.hpp"
 
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <string>
 #include <utility>
 
 namespace sp {
+
+namespace {
+std::atomic<bool> g_fail_for_testing{false};
+} // namespace
+
+void detail::fail_tsne_for_testing(bool on) noexcept { g_fail_for_testing.store(on); }
+
 namespace {
 
 // scikit-learn's MACHINE_EPSILON (np.finfo(np.double).eps) in the KL and the normalisation of P.
@@ -27,7 +37,7 @@ constexpr double kMaxSquaredNorm = 1e36;
 std::string str(double v) { return std::to_string(v); }
 
 void check_data(const float* x, std::int64_t n, std::int64_t d) {
-    if (n < 2) throw DataError("tsne: need at least 2 points, got " + std::to_string(n));
+    if (n < 2) throw UndefinedMetric("tsne: need at least 2 points, got " + std::to_string(n));
     if (d < 1) throw DataError("tsne: need at least 1 dimension, got " + std::to_string(d));
     if (x == nullptr) throw DataError("tsne: null input");
     for (std::int64_t i = 0; i < n; ++i) {
@@ -40,8 +50,8 @@ void check_data(const float* x, std::int64_t n, std::int64_t d) {
             sq += static_cast<double>(v) * static_cast<double>(v);
         }
         if (sq > kMaxSquaredNorm)
-            throw DataError("tsne: row " + std::to_string(i) + " has squared norm " + str(sq) +
-                            " > 1e36; scale the data");
+            throw UndefinedMetric("tsne: row " + std::to_string(i) + " has squared norm " +
+                                  str(sq) + " > 1e36; scale the data");
     }
 }
 
@@ -49,8 +59,9 @@ void check_perplexity(double perplexity, std::int64_t n) {
     if (!std::isfinite(perplexity) || perplexity <= 0.0)
         throw ConfigError("tsne: perplexity must be > 0, got " + str(perplexity));
     if (perplexity >= static_cast<double>(n))
-        throw ConfigError("tsne: perplexity (" + str(perplexity) +
-                          ") must be less than the number of points (" + std::to_string(n) + ")");
+        throw UndefinedMetric("tsne: perplexity (" + str(perplexity) +
+                              ") must be less than the number of points (" + std::to_string(n) +
+                              ")");
 }
 
 void check_options(const TsneOptions& opt) {
@@ -127,6 +138,7 @@ void nearest_neighbours(const float* x, std::int64_t n, std::int64_t d, std::int
     // Blocks of rows x n floats: at most 16 Mi floats (64 MiB) per block.
     const std::int64_t rows = std::clamp<std::int64_t>((std::int64_t{1} << 24) / n, 16, 1024);
     for (std::int64_t r0 = 0; r0 < n; r0 += rows) {
+        throw_if_stop_requested(); // a safe point: the map is redone on resume
         const std::int64_t m = std::min(rows, n - r0);
         // One thread for the product: a threaded float GEMM rounds by thread count, which
         // could move a candidate across the shortlist's edge.
@@ -229,6 +241,7 @@ TsneAffinities affinities(const float* x, std::int64_t n, std::int64_t d, double
     // scikit-learn passes the perplexity as a C float to the search.
     const double desired_entropy = std::log(static_cast<double>(static_cast<float>(perplexity)));
     std::vector<double> cond(static_cast<std::size_t>(n * k));
+    throw_if_stop_requested();
     at::parallel_for(0, n, 64, [&](std::int64_t b, std::int64_t e) {
         for (std::int64_t i = b; i < e; ++i)
             binary_search_row(a.knn_sqdist.data() + i * k, k, desired_entropy, cond.data() + i * k);
@@ -537,7 +550,7 @@ TsneAffinities tsne_affinities(const float* x, std::int64_t n, std::int64_t d, d
 }
 
 std::int64_t tsne_neighbours(double perplexity, std::int64_t n, TsneCompat compat) {
-    if (n < 2) throw DataError("tsne: need at least 2 points, got " + std::to_string(n));
+    if (n < 2) throw UndefinedMetric("tsne: need at least 2 points, got " + std::to_string(n));
     check_perplexity(perplexity, n);
     return neighbour_count(perplexity, n, compat);
 }
@@ -559,6 +572,7 @@ TsneResult tsne(const float* x, std::int64_t n, std::int64_t d, const TsneOption
     check_options(opt);
     check_data(x, n, d);
     check_perplexity(opt.perplexity, n);
+    SP_CHECK(!g_fail_for_testing.load(), "failure injected by sp::detail::fail_tsne_for_testing");
     detail::TorchThreads guard(opt.threads);
 
     TsneAffinities p = affinities(x, n, d, opt.perplexity, opt.compat);
@@ -599,6 +613,7 @@ TsneResult tsne(const float* x, std::int64_t n, std::int64_t d, const TsneOption
     std::int64_t ran = 0;
 
     for (std::int64_t it = 0; it < opt.iterations; ++it) {
+        throw_if_stop_requested(); // once per iteration (a flag read)
         const bool exaggerating = it < second_stage;
         if (it == second_stage) {
             best_error = std::numeric_limits<double>::max();
@@ -689,6 +704,7 @@ TsneResult tsne(const float* x, std::int64_t n, std::int64_t d, const TsneOption
         }
     }
     if (!sklearn) ran = opt.iterations;
+    throw_if_stop_requested(); // before the final O(n^2) KL
     for (const double v : y) {
         if (!std::isfinite(static_cast<float>(v)))
             throw ConfigError("tsne: the map diverged (non-finite coordinate); lower the "

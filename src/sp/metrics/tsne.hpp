@@ -63,14 +63,19 @@
 /// component is seeded noise here (scikit-learn would divide by 0); past depth 80 sp's port of the
 /// tree merges points float32 halving cannot separate (scikit-learn would recurse without end).
 ///
+/// Stopping: tsne() calls sp::throw_if_stop_requested() (sp/util/signals.hpp) once per block of
+/// the neighbour search, before the perplexity search, once per gradient iteration and before
+/// the final KL, so a stop signal abandons the map (StopRequested) within one iteration.
+///
 /// Determinism: for given input and options the output is bit-identical whatever `threads` is.
 /// Work is split by points or by fixed-size blocks, each producing its own values, and every sum
 /// across points is taken in point (or block) order; trees are built on one thread.
 ///
 /// Degenerate input (documented behaviour, never an unannounced NaN):
-/// - n < 2, a null pointer, d < 1 or a non-finite value: DataError. A row whose squared norm
-///   exceeds 1e36 is also a DataError (its squared distances would overflow float32).
-/// - perplexity >= n: ConfigError, as scikit-learn (which raises ValueError). Otherwise k is
+/// - A null pointer, d < 1 or a non-finite value: DataError. n < 2, or a row whose squared norm
+///   exceeds 1e36 (its squared distances would overflow float32): UndefinedMetric (a DataError;
+///   undefined.hpp), which the analysis records as an undefined map.
+/// - perplexity >= n: UndefinedMetric, as scikit-learn (which raises ValueError). Otherwise k is
 ///   clamped to n - 1, so 3 * perplexity > n - 1 is fine.
 /// - Duplicate points (and all-identical points) are ordinary points at distance 0: they get the
 ///   same affinity rows. With PCA init they start at the same map position, feel identical
@@ -160,8 +165,16 @@ std::int64_t tsne_neighbours(double perplexity, std::int64_t n, TsneCompat compa
 /// memory; terms with P_ij = 0 contribute 0). Throws DataError on a size mismatch.
 double tsne_kl_divergence(const TsneAffinities& p, const float* y, int threads = 0);
 
-/// A 2-D t-SNE map of the n x d float32 rows of `x` (row-major). Throws DataError on bad data
-/// and ConfigError on bad options (see the module comment for degenerate input).
+/// A 2-D t-SNE map of the n x d float32 rows of `x` (row-major). Throws UndefinedMetric where a
+/// map is undefined for the data, DataError on bad data, ConfigError on bad options (see the
+/// module comment for degenerate input), StopRequested after a stop signal.
 TsneResult tsne(const float* x, std::int64_t n, std::int64_t d, const TsneOptions& opt = {});
+
+namespace detail {
+/// Test hook (tests/oracle/test_tsne.cpp): while on, tsne() fails an internal check (SP_CHECK,
+/// so an InternalError) right after validating its input, standing in for a bug inside t-SNE,
+/// so that tests can see that sp::analyze lets such errors through. Off unless a test sets it.
+void fail_tsne_for_testing(bool on) noexcept;
+} // namespace detail
 
 } // namespace sp

@@ -1,5 +1,7 @@
 #include "sp/model/device.hpp"
 
+#include "sp/util/error.hpp"
+
 #include <ATen/Version.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/torch.h>
@@ -124,7 +126,23 @@ std::string libtorch_version() {
 
 void set_torch_threads(int threads) { torch::set_num_threads(std::max(1, threads)); }
 
-DeviceInfo select_device(int local_rank, bool prefer_cpu) {
+int device_for_rank(int local_rank, int ranks_per_gpu, int device_count) {
+    if (ranks_per_gpu < 1) {
+        throw ConfigError("--ranks-per-gpu: must be at least 1, got " +
+                          std::to_string(ranks_per_gpu));
+    }
+    if (device_count < 1) {
+        throw ConfigError("device_for_rank: no CUDA device to map local rank " +
+                          std::to_string(local_rank) + " to");
+    }
+    return std::max(0, local_rank) / ranks_per_gpu % device_count;
+}
+
+DeviceInfo select_device(int local_rank, int ranks_per_gpu, bool prefer_cpu) {
+    if (ranks_per_gpu < 1) { // checked before any device query, also on a CPU-only node
+        throw ConfigError("--ranks-per-gpu: must be at least 1, got " +
+                          std::to_string(ranks_per_gpu));
+    }
     DeviceInfo info;
     info.libtorch_version = libtorch_version();
     info.cuda_available = torch::cuda::is_available();
@@ -132,8 +150,8 @@ DeviceInfo select_device(int local_rank, bool prefer_cpu) {
         info.cuda_available ? static_cast<int>(torch::cuda::device_count()) : 0;
     info.threads = torch::get_num_threads();
     if (info.cuda_available && info.cuda_device_count > 0 && !prefer_cpu) {
-        // One GPU per rank: ranks on a node take GPUs round-robin by local rank.
-        const int index = std::max(0, local_rank) % info.cuda_device_count;
+        // ranks_per_gpu consecutive local ranks per GPU, the GPUs round-robin beyond that.
+        const int index = device_for_rank(local_rank, ranks_per_gpu, info.cuda_device_count);
         info.device = "cuda:" + std::to_string(index);
         info.name = cuda_device_name(index);
     } else {

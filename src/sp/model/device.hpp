@@ -2,7 +2,7 @@
 /// The compute device a replicate runs on, and the LibTorch facts recorded in provenance.
 /// This header does not include LibTorch; only device.cpp does.
 ///
-///     sp::DeviceInfo d = sp::select_device(local_rank);   // "cuda:1" or "cpu"
+///     sp::DeviceInfo d = sp::select_device(local_rank, ranks_per_gpu);   // "cuda:1" or "cpu"
 ///     sp::set_torch_threads(cores_per_node / ranks_per_node);
 ///     sp::RuntimeFacts f = sp::runtime_facts(d.device);    // CPU/GPU model, BLAS, CUDA, ...
 
@@ -20,9 +20,17 @@ struct DeviceInfo {
     int threads = 0; ///< LibTorch intra-op threads in use
 };
 
-/// Picks `cuda:(local_rank % count)` when CUDA is available, else the CPU.
-/// `prefer_cpu` forces the CPU (device = "cpu" in a config).
-DeviceInfo select_device(int local_rank, bool prefer_cpu = false);
+/// The CUDA device index of local rank `local_rank` when `ranks_per_gpu` consecutive local ranks
+/// share each of `device_count` GPUs: (local_rank / ranks_per_gpu) % device_count. With 2 GPUs
+/// and 4 ranks per GPU, local ranks 0-3 use device 0, 4-7 device 1, 8-11 device 0 again.
+/// Throws ConfigError when ranks_per_gpu < 1 (sp_sweep --ranks-per-gpu) or device_count < 1.
+/// A negative local rank (none known) counts as 0. Pure: no LibTorch, no device query.
+int device_for_rank(int local_rank, int ranks_per_gpu, int device_count);
+
+/// Picks `cuda:device_for_rank(local_rank, ranks_per_gpu, count)` when CUDA is available, else
+/// the CPU. `prefer_cpu` forces the CPU (device = "cpu" in a config). Throws ConfigError when
+/// ranks_per_gpu < 1.
+DeviceInfo select_device(int local_rank, int ranks_per_gpu = 1, bool prefer_cpu = false);
 
 /// Sets LibTorch's intra-op thread count (>= 1) and disables inter-op oversubscription.
 void set_torch_threads(int threads);

@@ -390,6 +390,10 @@ torch::Tensor ResNet18Impl::forward(const torch::Tensor& x) {
     return fc_->forward(dropout_->forward(features(x)));
 }
 
+torch::Tensor ResNet18Impl::head(const torch::Tensor& features) {
+    return fc_->forward(dropout_->forward(features));
+}
+
 std::function<void(const std::string&, const torch::Tensor&)> ResNet18Impl::module_tap(
     const std::set<std::string>& modules,
     const std::function<void(const std::string&, const torch::Tensor&)>& take) {

@@ -162,6 +162,13 @@ class ResNet18Impl : public torch::nn::Module {
     /// The penultimate features [B, 512 * width]: layer4's output, global-average-pooled.
     torch::Tensor features(const torch::Tensor& x);
 
+    /// The head on penultimate features [B, 512 * width] (features() or
+    /// forward_with_features().features): fc(dropout(features)), logits [B, classes]. forward(x)
+    /// is head(features(x)), bit for bit, dropout's draws from the global generator included (in
+    /// training mode one mask of the features' shape per call): what lets MC-dropout passes run
+    /// the trunk once and only the head per pass.
+    torch::Tensor head(const torch::Tensor& features);
+
     /// Logits, penultimate features and, for each of `names` (`model.extra_layers` entries, see
     /// parse_feature_spec()), that module's output pooled or flattened; one forward pass (plus
     /// layer4[1] once more for kNotebookFeature). The logits and features are those of

@@ -21,8 +21,10 @@ EffectiveSettings resolve_effective(const Experiment& e, bool cuda_available) {
     const bool cuda = e.train.device == DeviceChoice::cuda ||
                       (e.train.device == DeviceChoice::automatic && cuda_available);
     out.device = cuda ? "cuda" : "cpu";
-    // The trainer autocasts only on CUDA; a CPU run computes in fp32 whatever the config says.
-    out.precision = cuda ? e.train.precision : Precision::fp32;
+    // The trainer autocasts bf16 on CUDA and the CPU, fp16 only on CUDA: a CPU run of an fp16
+    // config computes in fp32.
+    out.precision =
+        cuda || e.train.precision == Precision::bf16 ? e.train.precision : Precision::fp32;
     return out;
 }
 

@@ -16,6 +16,7 @@
 #include "sp/util/error.hpp"
 #include "sp/util/hash.hpp"
 #include "sp/util/log.hpp"
+#include "sp/util/signals.hpp"
 
 #include <torch/torch.h>
 
@@ -65,8 +66,8 @@ torch::Device resolve_runtime(const Replicate& r, const RunContext& ctx, Provena
         setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
     }
     p.deterministic = configure_determinism(t.deterministic);
-    const DeviceInfo dev =
-        select_device(ctx.local_rank, /*prefer_cpu=*/t.device == DeviceChoice::cpu);
+    const DeviceInfo dev = select_device(ctx.local_rank, ctx.ranks_per_gpu,
+                                         /*prefer_cpu=*/t.device == DeviceChoice::cpu);
     if (t.device == DeviceChoice::cuda && !dev.cuda_available) {
         throw ConfigError("train.device: \"cuda\" asked for, but LibTorch sees no CUDA device");
     }
@@ -152,6 +153,7 @@ void write_replicate(const Replicate& r, const ReplicateResult& result, const An
     });
     std::error_code ec;
     std::filesystem::remove(checkpoint_path(r), ec); // the result supersedes it
+    remove_round_records(checkpoint_path(r));
 }
 
 /// A replicate's stages: resolve, load data, build the model, train (one round on the whole
@@ -215,9 +217,22 @@ ReplicateOutcome train_replicate(const Plan& plan, const Replicate& r, const Run
     result.history = trained.history;
     if (trained.stopped) return {r.id, "stopped", 0, seconds_since(t0), trained.message, 0};
 
-    EvalOutputs eval = embed(model, batches.eval, device, cfg.model.extra_layers);
-    log::info("replicate " + r.id + ": computing metrics");
-    const Analysis analysis = analyze(analysis_input(eval), cfg.metrics, r.seeds.tsne, ctx.threads);
+    // The trained model is checkpointed (run_rounds): a stop signal abandons the embedding and
+    // the metrics at their next safe point, and a resume redoes them from that checkpoint.
+    EvalOutputs eval;
+    Analysis analysis;
+    try {
+        eval = embed(model, batches.eval, device, cfg.model.extra_layers);
+        log::info("replicate " + r.id + ": computing metrics");
+        analysis = analyze(analysis_input(eval), cfg.metrics, r.seeds.tsne, ctx.threads);
+    } catch (const StopRequested&) {
+        return {r.id,
+                "stopped",
+                0,
+                seconds_since(t0),
+                "checkpointed after training (its embedding and metrics are redone on resume)",
+                0};
+    }
     store_outputs(std::move(eval), result);
 
     result.provenance.end_time = utc_now_iso8601();
@@ -354,6 +369,7 @@ ReplicateOutcome run_replicate(const Plan& plan, const Replicate& r, const RunCo
         std::error_code ec;
         std::filesystem::remove(path, ec);
         std::filesystem::remove(checkpoint_path(r), ec);
+        remove_round_records(checkpoint_path(r));
     }
     try {
         if (result_is_complete(path, r.id)) {
@@ -382,6 +398,10 @@ ReplicateOutcome run_replicate(const Plan& plan, const Replicate& r, const RunCo
     int code = kFailed;
     try {
         return train_replicate(plan, r, ctx, result);
+    } catch (const StopRequested&) {
+        // Work abandoned at a safe point on a stop signal (redone from the last checkpoint on
+        // resume): not a failure, and no result file.
+        return {r.id, "stopped", 0, seconds_since(t0), "stopped by a signal", 0};
     } catch (const ResumeRefused& e) {
         code = kRefused;
         result.status = "failed";

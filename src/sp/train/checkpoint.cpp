@@ -75,6 +75,10 @@ std::string string_or(const h5::File& f, const std::string& name, const std::str
     return f.has_attribute(name) ? f.read_attribute<std::string>(name) : absent;
 }
 
+std::int64_t int64_or(const h5::File& f, const std::string& name) {
+    return f.has_attribute(name) ? f.read_attribute<std::int64_t>(name) : 0;
+}
+
 void write_origin(h5::File& f, const CheckpointOrigin& o) {
     f.write_attribute("sp_version", o.sp_version);
     f.write_attribute("git_revision", o.git_revision);
@@ -125,6 +129,13 @@ void save_checkpoint(const std::string& path, const std::string& replicate_id,
     f.write_attribute("step", state.step);
     f.write_attribute("loss_scale", state.loss_scale);
     f.write_attribute("scale_good_steps", state.scale_good_steps);
+    f.write_attribute("skipped_steps", state.skipped_steps);
+    // Where a stop signal left the epoch `epoch` (all zero at an epoch boundary).
+    f.write_attribute("partial_batches", state.partial.batches);
+    f.write_attribute("partial_loss_sum", state.partial.loss_sum);
+    f.write_attribute("partial_correct", state.partial.correct);
+    f.write_attribute("partial_seen", state.partial.seen);
+    f.write_attribute("partial_seconds", state.partial.seconds);
 
     h5::Group params = f.create_group("/parameters");
     for (const auto& p : model.named_parameters()) write_tensor(params, p.key(), p.value());
@@ -185,6 +196,23 @@ std::optional<TrainState> load_checkpoint(const std::string& path, const std::st
     state.step = f.read_attribute<std::int64_t>("step");
     state.loss_scale = f.read_attribute<double>("loss_scale");
     state.scale_good_steps = f.read_attribute<std::int64_t>("scale_good_steps");
+    // Checkpoints written before mid-epoch stops and skipped-step counts were recorded hold
+    // neither: they were written at epoch boundaries with no step skipped that was counted.
+    state.skipped_steps = int64_or(f, "skipped_steps");
+    state.partial.batches = int64_or(f, "partial_batches");
+    state.partial.loss_sum =
+        f.has_attribute("partial_loss_sum") ? f.read_attribute<double>("partial_loss_sum") : 0.0;
+    state.partial.correct = int64_or(f, "partial_correct");
+    state.partial.seen = int64_or(f, "partial_seen");
+    state.partial.seconds =
+        f.has_attribute("partial_seconds") ? f.read_attribute<double>("partial_seconds") : 0.0;
+    if (state.partial.batches < 0 || state.partial.seen < 0 || state.partial.correct < 0 ||
+        state.partial.correct > state.partial.seen) {
+        throw DataError(path + ": inconsistent partial epoch (batches " +
+                        std::to_string(state.partial.batches) + ", correct " +
+                        std::to_string(state.partial.correct) + " of " +
+                        std::to_string(state.partial.seen) + " seen)");
+    }
 
     const h5::Group params = f.open_group("/parameters");
     for (auto& p : model.named_parameters()) read_tensor(params, p.key(), p.value(), path);

@@ -2,7 +2,8 @@
 /// Checkpoints: everything a replicate needs to continue bit-identically, in one HDF5 file
 /// written atomically (name.tmp, fsync, rename): parameters and buffers by name (readable with
 /// h5py), the optimizer's state, the LibTorch CPU (and CUDA) generator states, the position in
-/// training and the history so far.
+/// training (an epoch stopped part-way included: TrainState::partial) and the history so far.
+/// Checkpoints written before partial epochs and skipped steps were recorded read them as zeros.
 ///
 ///     sp::TrainState s{.epoch = 3, ...};
 ///     sp::save_checkpoint(path, replicate_id, sp::this_build(threads), *model, *optimizer, s);

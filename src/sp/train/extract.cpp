@@ -1,5 +1,7 @@
 #include "sp/train/extract.hpp"
 
+#include "sp/util/signals.hpp"
+
 #include <mutex>
 #include <optional>
 
@@ -13,6 +15,7 @@ EvalOutputs embed(ResNet18& model, BatchLoader& loader, torch::Device device,
     std::vector<torch::Tensor> features, logits, labels;
     std::map<std::string, std::vector<torch::Tensor>> extra;
     while (std::optional<Batch> b = loader.next()) {
+        throw_if_stop_requested(); // safe point: nothing here is kept, a resume embeds again
         ResNetOutputs o = model->forward_with_features(b->images.to(device), extra_layers);
         features.push_back(o.features.to(torch::kCPU, torch::kFloat32));
         logits.push_back(o.logits.to(torch::kCPU, torch::kFloat32));
@@ -66,37 +69,49 @@ PoolOutputs pool_outputs(ResNet18& model, const ImageSet& images,
     // here and put back afterwards, so on the CPU training's dropout stream continues where it
     // left off; a CUDA generator is not restored and stays where the passes left it (a function
     // of dropout_seed and the passes, so still reproducible, and checkpoints record it).
-    torch::Tensor saved;
+    // Puts the CPU generator's state back and the model in eval mode on every exit, a
+    // StopRequested or an error included.
+    struct Restore {
+        ResNet18& model;
+        torch::Tensor saved;
+        ~Restore() {
+            model->eval();
+            if (!saved.defined()) return;
+            auto gen = at::detail::getDefaultCPUGenerator();
+            std::lock_guard<std::mutex> lock(gen.mutex());
+            gen.set_state(saved);
+        }
+    } restore{model, {}};
     if (mc) {
         auto gen = at::detail::getDefaultCPUGenerator();
         {
             std::lock_guard<std::mutex> lock(gen.mutex());
-            saved = gen.get_state();
+            restore.saved = gen.get_state();
         }
         torch::manual_seed(scoring.dropout_seed);
     }
     loader.start_epoch(0);
     while (std::optional<Batch> b = loader.next()) {
+        // A stop signal abandons the scoring within one batch (it is redone on resume).
+        throw_if_stop_requested();
         const torch::Tensor x = b->images.to(device);
         model->eval();
         ResNetOutputs o = model->forward_with_features(x, {});
         logits.push_back(o.logits.to(torch::kCPU, torch::kFloat32));
         features.push_back(o.features.to(torch::kCPU, torch::kFloat32));
         if (mc) {
-            // BatchNorm stays in eval mode; only the dropout layer samples.
+            // BatchNorm stays in eval mode; only the dropout layer samples. Dropout sits only
+            // between the pooled features and fc, so the trunk's eval-mode features are those
+            // of every pass: each pass runs the head alone (ResNet18Impl::head), drawing the
+            // same masks from the generator in the same order as model->forward(x) per pass.
             for (auto& m : model->named_modules()) {
                 if (m.key() == "dropout") m.value()->train(true);
             }
             for (auto& pass : passes)
                 pass.push_back(
-                    torch::softmax(model->forward(x), 1).to(torch::kCPU, torch::kFloat32));
+                    torch::softmax(model->head(o.features), 1).to(torch::kCPU, torch::kFloat32));
             model->eval();
         }
-    }
-    if (mc) {
-        auto gen = at::detail::getDefaultCPUGenerator();
-        std::lock_guard<std::mutex> lock(gen.mutex());
-        gen.set_state(saved);
     }
     PoolOutputs out;
     out.logits = torch::cat(logits).contiguous();

@@ -64,8 +64,13 @@ struct PoolOutputs {
 
 /// Outputs of `model` for `images[indices]` (eval-mode loader built from `base`, unshuffled,
 /// batch size `scoring.batch_size`). With mc_samples > 0, each batch also gets that many
-/// softmax passes with only the "dropout" module in training mode (BatchNorm stays in eval);
-/// see the .cpp for what happens to LibTorch's generators. Leaves the model in eval mode.
+/// softmax passes with only the "dropout" module in training mode (BatchNorm stays in eval):
+/// the trunk runs once per batch and each pass runs only model->head() on its features, which
+/// gives the probabilities of a full model->forward() per pass bit for bit (the same dropout
+/// masks, drawn in the same order); see the .cpp for what happens to LibTorch's generators.
+/// Calls throw_if_stop_requested() (util/signals.hpp) before each batch: a stop signal ends
+/// the scoring with StopRequested within one batch. Leaves the model in eval mode, and the CPU
+/// generator restored, also when it throws.
 PoolOutputs pool_outputs(ResNet18& model, const ImageSet& images,
                          const std::vector<std::int64_t>& indices, const TransformSpec& spec,
                          const LoaderOptions& base, const PoolScoring& scoring,
