@@ -337,6 +337,8 @@ class RoundLoop {
     RoundsOutcome outcome() {
         RoundsOutcome o;
         o.history = state_.history;
+        o.skipped_steps = state_.skipped_steps;
+        o.loss_scale = state_.loss_scale;
         o.stopped = stopped_;
         if (stopped_) {
             const std::string batch = state_.partial.batches > 0

@@ -70,6 +70,8 @@ struct RoundsOutcome {
     std::optional<AlState> al;        ///< the rounds of an active-learning replicate (not baseline)
     bool stopped = false;             ///< a stop request ended them early, after a checkpoint
     std::string message;              ///< where it stopped ("checkpointed in round 1 at epoch 2")
+    std::int64_t skipped_steps = 0;   ///< fp16 steps skipped on non-finite gradients, in all
+    double loss_scale = 0;            ///< the fp16 loss scale at the end
 };
 
 /// Trains replicate `r`'s `model` (already built and on ctx.device, the global generator seeded

@@ -215,6 +215,10 @@ ReplicateOutcome train_replicate(const Plan& plan, const Replicate& r, const Run
                                    ctx.stop_requested, origin, start_weights};
     const RoundsOutcome trained = run_rounds(r, training, model, batches);
     result.history = trained.history;
+    // Loss scaling runs where the Trainer turns it on: fp16 on a CUDA device.
+    result.provenance.loss_scaling = device.is_cuda() && cfg.train.precision == Precision::fp16;
+    result.provenance.skipped_steps = trained.skipped_steps;
+    result.provenance.final_loss_scale = trained.loss_scale;
     if (trained.stopped) return {r.id, "stopped", 0, seconds_since(t0), trained.message, 0};
 
     // The trained model is checkpointed (run_rounds): a stop signal abandons the embedding and

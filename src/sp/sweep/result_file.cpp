@@ -56,6 +56,10 @@ void write_provenance(h5::File& f, const Provenance& p) {
     g.write_attribute("ranks", static_cast<std::int32_t>(p.ranks));
     if (!p.thread_changes.empty()) g.write_attribute("thread_changes", p.thread_changes);
     if (!p.version_changes.empty()) g.write_attribute("version_changes", p.version_changes);
+    if (p.loss_scaling) {
+        g.write_attribute("fp16_skipped_steps", static_cast<std::int64_t>(p.skipped_steps));
+        g.write_attribute("fp16_final_loss_scale", p.final_loss_scale);
+    }
     if (!p.dataset_sha256.empty()) {
         g.write_attribute("dataset_sha256", p.dataset_sha256);
         g.write_attribute("dataset_verification", p.dataset_verification);

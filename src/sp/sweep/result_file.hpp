@@ -45,6 +45,11 @@ struct Provenance {
     std::string thread_changes;
     /// sp version/revision changes accepted on resume (--allow-version-change), "" when none.
     std::string version_changes;
+    /// fp16 dynamic loss scaling (train.precision = "fp16" on CUDA): whether it ran, the steps it
+    /// skipped on non-finite gradients and the scale at the end. Written only when it ran.
+    bool loss_scaling = false;
+    std::int64_t skipped_steps = 0;
+    double final_loss_scale = 0;
     /// The data's identity (data/load.hpp): SHA-256 of the source files, as read or as the
     /// cache recorded it; the cache file's SHA-256 when read from one; what the source was
     /// checked against. "" until the data is loaded (then not written).
