@@ -402,7 +402,9 @@ TEST(AlPoolSubset, MatchesPythonShuffleAndProperties) {
         EXPECT_EQ(std::adjacent_find(got.begin(), got.end()), got.end()) << "repeats";
         EXPECT_TRUE(std::includes(sorted_pool.begin(), sorted_pool.end(), got.begin(), got.end()))
             << "a value not in the pool";
-        if (whole) EXPECT_EQ(got, sorted_pool);
+        if (whole) {
+            EXPECT_EQ(got, sorted_pool);
+        }
         EXPECT_EQ(sp::select_pool_subset(pool, subset, seed), got) << "not reproducible";
     }
     EXPECT_NE(sp::select_pool_subset(pool, 100, 1), sp::select_pool_subset(pool, 100, 2));
