@@ -210,11 +210,12 @@ double squared_distance(const float* p, const float* q, std::size_t len) {
 /// float products could lose digits, is recomputed exactly in double (so duplicates are at
 /// distance 0). Each block's products come from one single-threaded GEMM, and each sample's
 /// class sums are owned by one thread at a time and summed in block order, so the result does
-/// not depend on the thread count (it does on `chunk`, which shapes the GEMMs).
+/// not depend on the thread count (it does on `chunk` and the column tile, which shape the GEMMs).
 std::vector<double> class_sums_euclidean(const float* x, std::size_t N, std::size_t D,
                                          const std::int64_t* labels, std::size_t K,
                                          std::int64_t chunk) {
     constexpr double kRefine = 1.0 / 32.0;
+    constexpr std::int64_t kGemmTile = 512; // columns per GEMM call: fixed, not by thread count
     const auto n = static_cast<std::int64_t>(N);
     const auto d = static_cast<std::int64_t>(D);
     std::vector<double> mean(D, 0.0);
@@ -243,18 +244,23 @@ std::vector<double> class_sums_euclidean(const float* x, std::size_t N, std::siz
         throw_if_stop_requested();
         const std::int64_t m = std::min(chunk, n - start);
         const std::int64_t cols = n - start;
-        // The block's product on one thread: OpenBLAS's float kernels round a product
-        // differently at different tile positions, and a threaded call places its tiles by
-        // thread count; one call on one thread per fixed block gives the same bits at every
-        // thread count (the distances below still run on all threads). Not column tiles spread
-        // over the threads: inside a parallel region OpenBLAS (OpenMP build) still splits its
-        // work by the outer thread count (on one thread), so the bits changed with the count.
-        torch::Tensor block;
-        {
+        // The block's product in fixed column tiles, each one single-threaded GEMM, the tiles
+        // spread over the threads: OpenBLAS's float kernels round a product differently at
+        // different positions within a call, and a threaded call places its pieces by thread
+        // count; tiles whose shapes do not depend on the thread count, each computed on one BLAS
+        // thread (inside the parallel region OpenBLAS runs serially; SerialBlas covers a tile
+        // run outside one), give the same bits at every thread count.
+        torch::Tensor block = torch::empty({m, cols}, torch::kFloat32);
+        const torch::Tensor rows = centred.narrow(0, start, m);
+        const std::int64_t tiles = (cols + kGemmTile - 1) / kGemmTile;
+        at::parallel_for(0, tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
             const detail::SerialBlas serial;
-            block = torch::mm(centred.narrow(0, start, m), centred.narrow(0, start, cols).t())
-                        .contiguous();
-        }
+            for (std::int64_t t = t0; t < t1; ++t) {
+                const std::int64_t c0 = t * kGemmTile;
+                const std::int64_t w = std::min(kGemmTile, cols - c0);
+                block.narrow(1, c0, w).copy_(torch::mm(rows, centred.narrow(0, start + c0, w).t()));
+            }
+        });
         // The block's products become its distances in place (float, as the products were).
         float* g = block.data_ptr<float>();
         const auto ucols = static_cast<std::size_t>(cols);
