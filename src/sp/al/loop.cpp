@@ -110,12 +110,9 @@ class RoundLoop {
   private:
     /// A new optimizer, then the checkpoint if there is one, else the initial labelled pool.
     void start() {
-        if (active_ && al_.pool_subset > 0 && al_.pool_subset < al_.query) {
-            throw ConfigError(
-                "al.pool_subset = " + std::to_string(al_.pool_subset) +
-                " candidates a round cannot supply al.query = " + std::to_string(al_.query) +
-                " picks; set it to at least al.query, or 0 to score the whole pool");
-        }
+        // Refused when the sweep is parsed (validate_experiment, config/fields.cpp).
+        SP_CHECK(!active_ || al_.pool_subset == 0 || al_.pool_subset >= al_.query,
+                 "al.pool_subset below al.query passed config validation");
         optimizer_ = make_optimizer(cfg_.train, model_->parameters());
         bool resumed = false;
         if (auto loaded = load_checkpoint(ctx_.checkpoint, r_.id, *model_, *optimizer_,

@@ -218,6 +218,32 @@ Best update_and_argmax(std::int64_t n, const std::vector<char>& taken, F update)
     return all;
 }
 
+/// A core-set greedy's inputs checked and its state readied: every pool row's squared distance
+/// to its nearest centre so far (+inf), the taken flags, the picks (reserved); *pick_distance
+/// cleared and reserved.
+struct CoresetRun {
+    std::vector<double> min_d2;
+    std::vector<char> taken;
+    std::vector<std::int64_t> picks;
+};
+
+CoresetRun start_coreset(const std::string& fn, const float* pool_emb, std::int64_t n_pool,
+                         const float* labelled_emb, std::int64_t n_lab, std::int64_t d,
+                         std::int64_t count, std::vector<double>* pick_distance) {
+    check_dims(fn, n_pool, d, "dimension", pool_emb);
+    check_dims(fn, n_lab, d, "dimension", labelled_emb);
+    check_count(fn, count, n_pool, "pool rows");
+    check_values(fn, pool_emb, n_pool, d, /*probs=*/false, "pool embedding");
+    check_values(fn, labelled_emb, n_lab, d, /*probs=*/false, "labelled embedding");
+    CoresetRun run{std::vector<double>(idx(n_pool), kInf), std::vector<char>(idx(n_pool), 0), {}};
+    run.picks.reserve(idx(count));
+    if (pick_distance != nullptr) {
+        pick_distance->clear();
+        pick_distance->reserve(idx(count));
+    }
+    return run;
+}
+
 } // namespace
 
 std::vector<double> least_confidence_scores(const float* probs, std::int64_t n, std::int64_t k) {
@@ -303,21 +329,11 @@ std::vector<std::int64_t> coreset_greedy(const float* pool_emb, std::int64_t n_p
                                          const float* labelled_emb, std::int64_t n_lab,
                                          std::int64_t d, std::int64_t count,
                                          std::vector<double>* pick_distance) {
-    const std::string fn = "coreset_greedy";
-    check_dims(fn, n_pool, d, "dimension", pool_emb);
-    check_dims(fn, n_lab, d, "dimension", labelled_emb);
-    check_count(fn, count, n_pool, "pool rows");
-    check_values(fn, pool_emb, n_pool, d, /*probs=*/false, "pool embedding");
-    check_values(fn, labelled_emb, n_lab, d, /*probs=*/false, "labelled embedding");
-
-    std::vector<double> min_d2(idx(n_pool), kInf);
-    std::vector<char> taken(idx(n_pool), 0);
-    std::vector<std::int64_t> picks;
-    picks.reserve(idx(count));
-    if (pick_distance != nullptr) {
-        pick_distance->clear();
-        pick_distance->reserve(idx(count));
-    }
+    CoresetRun run = start_coreset("coreset_greedy", pool_emb, n_pool, labelled_emb, n_lab, d,
+                                   count, pick_distance);
+    std::vector<double>& min_d2 = run.min_d2;
+    std::vector<char>& taken = run.taken;
+    std::vector<std::int64_t>& picks = run.picks;
     if (count == 0) return picks;
 
     const DistanceScreen screen(d);
@@ -401,21 +417,11 @@ std::vector<std::int64_t> detail::coreset_greedy_direct(const float* pool_emb, s
                                                         std::int64_t n_lab, std::int64_t d,
                                                         std::int64_t count,
                                                         std::vector<double>* pick_distance) {
-    const std::string fn = "coreset_greedy_direct";
-    check_dims(fn, n_pool, d, "dimension", pool_emb);
-    check_dims(fn, n_lab, d, "dimension", labelled_emb);
-    check_count(fn, count, n_pool, "pool rows");
-    check_values(fn, pool_emb, n_pool, d, /*probs=*/false, "pool embedding");
-    check_values(fn, labelled_emb, n_lab, d, /*probs=*/false, "labelled embedding");
-
-    std::vector<double> min_d2(idx(n_pool), kInf);
-    std::vector<char> taken(idx(n_pool), 0);
-    std::vector<std::int64_t> picks;
-    picks.reserve(idx(count));
-    if (pick_distance != nullptr) {
-        pick_distance->clear();
-        pick_distance->reserve(idx(count));
-    }
+    CoresetRun run = start_coreset("coreset_greedy_direct", pool_emb, n_pool, labelled_emb, n_lab,
+                                   d, count, pick_distance);
+    std::vector<double>& min_d2 = run.min_d2;
+    std::vector<char>& taken = run.taken;
+    std::vector<std::int64_t>& picks = run.picks;
     if (count == 0) return picks;
 
     // Initial minimum over the labelled rows, one pool row at a time (labelled rows in order).

@@ -140,6 +140,13 @@ void store_outputs(EvalOutputs&& e, ReplicateResult& result) {
     result.class_vectors = std::move(e.class_vectors);
 }
 
+/// Removes replicate `r`'s checkpoint and the round records beside it, if any.
+void remove_checkpoint(const Replicate& r) {
+    std::error_code ec;
+    std::filesystem::remove(checkpoint_path(r), ec);
+    remove_round_records(checkpoint_path(r));
+}
+
 /// The result file with /metrics (and /al for active learning), and what `more` adds; the
 /// checkpoint goes after it.
 void write_replicate(const Replicate& r, const ReplicateResult& result, const Analysis& analysis,
@@ -151,9 +158,7 @@ void write_replicate(const Replicate& r, const ReplicateResult& result, const An
         if (al) write_rounds(f, "/al", *al, r.config.al, classes, compression);
         more(f);
     });
-    std::error_code ec;
-    std::filesystem::remove(checkpoint_path(r), ec); // the result supersedes it
-    remove_round_records(checkpoint_path(r));
+    remove_checkpoint(r); // the result supersedes it
 }
 
 /// A replicate's stages: resolve, load data, build the model, train (one round on the whole
@@ -372,8 +377,7 @@ ReplicateOutcome run_replicate(const Plan& plan, const Replicate& r, const RunCo
     if (ctx.force) {
         std::error_code ec;
         std::filesystem::remove(path, ec);
-        std::filesystem::remove(checkpoint_path(r), ec);
-        remove_round_records(checkpoint_path(r));
+        remove_checkpoint(r);
     }
     try {
         if (result_is_complete(path, r.id)) {
