@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <utility>
@@ -349,4 +350,37 @@ TEST(Weights, FilesThatAreNotDictsOfTensors) {
                   sp::load_state_dict_file(*net, dir.path());
               }).find("not a regular file"),
               std::string::npos);
+}
+
+TEST(MaxPool, ChannelsLastDetourBitIdentical) {
+    // sp::max_pool_cpu_fast against the module on NCHW memory: values, and the input gradient
+    // (overlapping 3x3 windows at stride 2 add up to four outputs' gradients into one input),
+    // with many ties (ReLU zeros and values on a coarse grid), odd sizes, 1-3 threads.
+    torch::nn::MaxPool2d pool(torch::nn::MaxPool2dOptions(3).stride(2).padding(1));
+    const int saved = torch::get_num_threads();
+    for (const int threads : {1, 2, 3}) {
+        torch::set_num_threads(threads);
+        for (const auto& shape : std::vector<std::vector<std::int64_t>>{
+                 {16, 8, 16, 16}, {3, 5, 15, 17}, {128, 32, 16, 16}}) {
+            torch::manual_seed(11);
+            const torch::Tensor x0 = (torch::randn(shape) * 2).round().relu() / 2;
+            torch::Tensor xa = x0.clone().requires_grad_();
+            torch::Tensor xb = x0.clone().requires_grad_();
+            const torch::Tensor ya = pool->forward(xa);
+            const torch::Tensor yb = sp::max_pool_cpu_fast(pool, xb);
+            EXPECT_TRUE(yb.is_contiguous());
+            const torch::Tensor g = torch::randn(ya.sizes());
+            ya.backward(g);
+            yb.backward(g);
+            const auto same = [](const torch::Tensor& a, const torch::Tensor& b) {
+                const torch::Tensor x = a.contiguous();
+                const torch::Tensor y = b.contiguous();
+                return x.sizes() == y.sizes() &&
+                       std::memcmp(x.data_ptr(), y.data_ptr(), x.numel() * x.element_size()) == 0;
+            };
+            EXPECT_TRUE(same(ya.detach(), yb.detach())) << threads << " threads";
+            EXPECT_TRUE(same(xa.grad(), xb.grad())) << threads << " threads";
+        }
+    }
+    torch::set_num_threads(saved);
 }

@@ -344,6 +344,17 @@ ResNet18Impl::ResNet18Impl(const ResNet18Options& options, std::uint64_t init_se
     reset_parameters(init_seed);
 }
 
+torch::Tensor max_pool_cpu_fast(torch::nn::MaxPool2d& pool, const torch::Tensor& x) {
+    // LibTorch's CPU max pool over a contiguous (NCHW) tensor takes about 10 times as long as the
+    // same pool over channels-last memory (3 ms of a 37 ms training step, x0.5 model at batch
+    // 128). A max is exact, both kernels scan a window in the same order (rows, then columns; the
+    // first maximum wins) and backward adds each output's gradient into its input in output
+    // order, so the detour gives the same bits (test_resnet:
+    // MaxPool.ChannelsLastDetourBitIdentical).
+    if (!x.device().is_cpu() || x.dim() != 4 || !x.is_contiguous()) return pool->forward(x);
+    return pool->forward(x.contiguous(at::MemoryFormat::ChannelsLast)).contiguous();
+}
+
 torch::Tensor
 ResNet18Impl::trunk(const torch::Tensor& x,
                     const std::function<void(const std::string&, const torch::Tensor&)>& tap,
@@ -360,7 +371,7 @@ ResNet18Impl::trunk(const torch::Tensor& x,
     y = relu_->forward(y);
     if (done("relu")) return y;
     if (maxpool_) {
-        y = maxpool_->forward(y);
+        y = max_pool_cpu_fast(maxpool_, y);
         if (done("maxpool")) return y;
     }
     for (std::size_t i = 0; i < layers_.size(); ++i) {

@@ -1,5 +1,6 @@
 #include "sp/train/trainer.hpp"
 
+#include "sp/train/fused_adam.hpp"
 #include "sp/train/schedule.hpp"
 #include "sp/util/clock.hpp"
 #include "sp/util/error.hpp"
@@ -103,7 +104,8 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& cfg,
     }
     case Optimizer::adam: {
         auto o = torch::optim::AdamOptions(cfg.lr).weight_decay(cfg.weight_decay);
-        return std::make_unique<torch::optim::Adam>(std::move(params), o);
+        // torch::optim::Adam's state, archive and bits, its CPU update in one pass.
+        return std::make_unique<FusedAdam>(std::move(params), o);
     }
     }
     throw ConfigError("train.optimizer: unknown optimizer");
@@ -143,7 +145,9 @@ std::pair<double, std::int64_t> Trainer::step(const Batch& batch, TrainState& st
                                               std::int64_t epoch, std::int64_t index) {
     const torch::Tensor x = batch.images.to(device_, /*non_blocking=*/true);
     const torch::Tensor y = batch.labels.to(device_, /*non_blocking=*/true);
-    optimizer_.zero_grad();
+    // Gradients dropped rather than zeroed (LibTorch 2.x's default): backward then writes each
+    // one instead of adding it to zeros, the same values (tests/unit/test_fused_adam.cpp).
+    for (auto& p : optimized_parameters(optimizer_)) p.mutable_grad().reset();
     torch::Tensor logits;
     torch::Tensor loss;
     {
