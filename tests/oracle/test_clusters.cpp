@@ -158,6 +158,28 @@ void check_against_sklearn(const Data& data) {
     std::cout << "[ worst ] davies_bouldin: " << rel_err(db, e.davies_bouldin) << '\n';
 }
 
+/// Many classes in random order (the euclidean fast path sorts by label, and a 512-column tile
+/// then spans several classes) with exact duplicates: rows 300 to 319 are copied to 800 to 819
+/// (same class), and class 21 holds only rows 100 and 1200, one point far from the mean (where
+/// float products lose most digits) twice, so that a = 0 and s = 1 exactly for both.
+Data make_duplicates(std::int64_t n, std::int64_t d) {
+    constexpr std::int64_t kPair = 21;
+    Data data = make_data(n, d, /*classes=*/60, /*empty=*/13, /*single=*/-1, /*zero_row=*/-1, 7);
+    for (auto& label : data.labels) {
+        if (label == kPair) label = kPair + 1;
+    }
+    auto row = [&](std::int64_t i) { return data.x.begin() + i * d; };
+    for (std::int64_t i = 300; i < 320; ++i) {
+        std::copy(row(i), row(i) + d, row(i + 500));
+        data.labels[static_cast<std::size_t>(i + 500)] = data.labels[static_cast<std::size_t>(i)];
+    }
+    for (auto it = row(100); it != row(100) + d; ++it) *it += 6.0F;
+    std::copy(row(100), row(100) + d, row(1200));
+    data.labels[100] = kPair;
+    data.labels[1200] = kPair;
+    return data;
+}
+
 bool same_bits(const sp::Silhouette& a, const sp::Silhouette& b) {
     auto eq = [](const std::vector<double>& u, const std::vector<double>& v) {
         return u.size() == v.size() &&
@@ -179,6 +201,27 @@ TEST(ClustersOracle, D2FourClassesSingletonEmpty) {
 
 TEST(ClustersOracle, D2SixClassesSmall) {
     check_against_sklearn(make_data(57, 2, 6, -1, -1, 5, 3));
+}
+
+// The euclidean fast path orders samples by label and cuts the triangle into 256 x 512 tiles:
+// n = 1,300 gives 6 row blocks, 3 column tiles, tiles spanning many of the 60 classes, and
+// duplicates that only the exact refinement puts at distance 0. Only the fast path against
+// scikit-learn: scikit-learn's own duplicates are sqrt(rounding) apart, ~1e-9 relative, above
+// the exact path's 1e-9 tolerance.
+TEST(ClustersOracle, ManyInterleavedClassesWithDuplicates) {
+    if (!have_sklearn()) GTEST_SKIP() << python() << " lacks scikit-learn";
+    const Data data = make_duplicates(1300, 24);
+    TempDir dir("clusters_dup");
+    const Expected e = oracle(data, dir);
+    sp::ClusterOptions opt;
+    opt.per_sample = true;
+    const auto s = sp::silhouette(data.x.data(), data.n, data.d, data.labels.data(), data.classes,
+                                  sp::Distance::euclidean, opt);
+    expect_silhouette(s, e.sil_euclidean, e.samples_euclidean, data, "euclidean (fast)",
+                      kTolFloatGemm);
+    ASSERT_EQ(s.samples.size(), 1300U);
+    EXPECT_EQ(s.samples[100], 1.0);
+    EXPECT_EQ(s.samples[1200], 1.0);
 }
 
 // Every path is bit-identical for every thread count (clusters.hpp): the fast paths' products
@@ -231,6 +274,10 @@ TEST(Clusters, ThreadsBitIdenticalChunksExactBitIdenticalFastWithinTolerance) {
 
 TEST(Clusters, ThreadsBitIdenticalAtQuickSweepShape) {
     expect_threads_bit_identical(make_data(2000, 256, 10, -1, -1, 7, 6), {0, 512});
+}
+
+TEST(Clusters, ThreadsBitIdenticalManyClassesUnevenBlocks) {
+    expect_threads_bit_identical(make_duplicates(1300, 24), {0, 100, 600});
 }
 
 TEST(Clusters, PerSampleOnlyWhenAsked) {

@@ -243,6 +243,48 @@ std::vector<double> dense_p(const sp::TsneAffinities& a) {
 // the P of scikit-learn's own pipeline (its kNN search, then _joint_probabilities_nn) on the same
 // data. Perplexity 10.5 tells the two rules apart where 3p is not an integer (31 vs 32); 40
 // points at perplexity 20 clamp to n - 1.
+// The neighbour search over several row panels (2,100 rows: panels of 1,024 rows, products in
+// tiles of 512 columns, each pair's distance offered to both rows) with exact ties (every 7th row
+// a copy of the one before): the same k nearest distances as scikit-learn's brute-force search.
+TEST(Tsne, NeighboursExactAcrossPanelsAndTies) {
+    if (!have_sklearn()) GTEST_SKIP() << python() << " lacks scikit-learn";
+    Data data = make_blobs(2100, 12, 6, 2.0F, 21);
+    const auto d = static_cast<std::size_t>(data.d);
+    for (std::size_t i = 7; i < static_cast<std::size_t>(data.n); i += 7)
+        std::copy_n(data.x.begin() + static_cast<std::ptrdiff_t>((i - 1) * d), d,
+                    data.x.begin() + static_cast<std::ptrdiff_t>(i * d));
+    const sp::TsneAffinities a = sp::tsne_affinities(data.x.data(), data.n, data.d, 10.0, 2);
+    ASSERT_EQ(a.neighbours, 30);
+    TempDir dir("tsne_knn_panels");
+    const std::vector<double> v = oracle("knn", dir, [&](Writer& w) {
+        w.i64(data.n);
+        w.i64(data.d);
+        w.i64(a.neighbours);
+        w.vec(data.x);
+        w.f64(10.0);
+        w.vec(a.knn_index);
+        w.vec(a.knn_sqdist);
+    });
+    const auto n = static_cast<std::size_t>(data.n);
+    const auto k = static_cast<std::size_t>(a.neighbours);
+    ASSERT_EQ(v.size(), n * k + n * n);
+    double worst = 0.0;
+    for (std::size_t t = 0; t < n * k; ++t) {
+        const double err = std::abs(static_cast<double>(a.knn_sqdist[t]) - v[t]);
+        worst = std::max(worst, err / (v[t] + 1e-3));
+        // Rows ordered by distance; a duplicate's first neighbour is its twin, at distance 0.
+        if (t % k > 0) {
+            EXPECT_LE(a.knn_sqdist[t - 1], a.knn_sqdist[t]) << "row " << t / k;
+        }
+    }
+    for (std::size_t i = 7; i < n; i += 7) {
+        EXPECT_EQ(a.knn_sqdist[i * k], 0.0F) << "row " << i;
+        EXPECT_EQ(a.knn_index[i * k], static_cast<std::int64_t>(i - 1)) << "row " << i;
+    }
+    EXPECT_LE(worst, 1e-6);
+    std::cout << "[ worst ] knn sqdist over panels " << worst << " (relative)\n";
+}
+
 TEST(Tsne, SklearnModeNeighboursAndAffinitiesMatchTsneFit) {
     if (!have_sklearn()) GTEST_SKIP() << python() << " lacks scikit-learn";
     struct Case {

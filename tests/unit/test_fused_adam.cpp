@@ -157,7 +157,6 @@ TEST(FusedAdam, ArchivesAreInterchangeable) {
         }
         EXPECT_TRUE(identical(values(a->parameters()), values(b->parameters())))
             << (fused_first ? "FusedAdam then Adam" : "Adam then FusedAdam");
-        EXPECT_EQ(archive_bytes(reference).size(), archive_bytes(*second).size());
     }
 }
 

@@ -9,9 +9,15 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <string>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace sp {
 
@@ -204,20 +210,106 @@ double squared_distance(const float* p, const float* q, std::size_t len) {
     return (acc[0] + acc[2]) + (acc[1] + acc[3]);
 }
 
-/// Euclidean distance, fast path. Rows are centred (distances do not change; cancellation in
-/// |x|^2 + |y|^2 - 2 x.y shrinks), products come from float32 GEMM blocks over the upper
-/// triangle, and any pair whose squared distance is below kRefine x (|x|^2 + |y|^2), where the
-/// float products could lose digits, is recomputed exactly in double (so duplicates are at
-/// distance 0). Each block's products come from one single-threaded GEMM, and each sample's
-/// class sums are owned by one thread at a time and summed in block order, so the result does
-/// not depend on the thread count (it does on `chunk` and the column tile, which shape the GEMMs).
+constexpr double kRefine = 1.0 / 32.0; ///< recompute in double below this share of |x|^2 + |y|^2
+
+/// One row of a tile: dist[j] = sqrt(max(0, sqi + sqc[j] - 2 g[j])) for j in [lo, w), in double;
+/// returns whether some pair fell under the refinement threshold. The SSE2 and scalar branches
+/// give the same bits (the same correctly rounded operations per element).
+bool tile_row_distances(const float* g, double sqi, const double* sqc, std::size_t lo,
+                        std::size_t w, double* dist) {
+    std::size_t j = lo;
+    bool flagged = false;
+#if defined(__SSE2__)
+    const __m128d vsqi = _mm_set1_pd(sqi);
+    const __m128d vref = _mm_set1_pd(kRefine);
+    const __m128d zero = _mm_setzero_pd();
+    __m128d flags = _mm_setzero_pd();
+    for (; j + 2 <= w; j += 2) {
+        const __m128d prod = _mm_cvtps_pd(
+            _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(g + j))));
+        const __m128d scale = _mm_add_pd(vsqi, _mm_loadu_pd(sqc + j));
+        const __m128d d2 = _mm_sub_pd(scale, _mm_add_pd(prod, prod));
+        flags = _mm_or_pd(flags, _mm_cmplt_pd(d2, _mm_mul_pd(vref, scale)));
+        _mm_storeu_pd(dist + j, _mm_sqrt_pd(_mm_max_pd(d2, zero)));
+    }
+    flagged = _mm_movemask_pd(flags) != 0;
+#endif
+    for (; j < w; ++j) {
+        const double scale = sqi + sqc[j];
+        const double d2 = scale - 2.0 * static_cast<double>(g[j]);
+        flagged = flagged || d2 < kRefine * scale;
+        dist[j] = std::sqrt(d2 > 0.0 ? d2 : 0.0);
+    }
+    return flagged;
+}
+
+/// sum of dist[a, b) in four interleaved partial sums (element a + 4q + l to sum l), combined as
+/// (s0 + s2) + (s1 + s3); meanwhile col[j] += dist[j]. Same bits with or without SSE2.
+double range_sum_and_add(const double* dist, double* col, std::size_t a, std::size_t b) {
+    double s[4] = {0, 0, 0, 0};
+    std::size_t j = a;
+#if defined(__SSE2__)
+    __m128d s01 = _mm_setzero_pd();
+    __m128d s23 = _mm_setzero_pd();
+    for (; j + 4 <= b; j += 4) {
+        const __m128d v0 = _mm_loadu_pd(dist + j);
+        const __m128d v1 = _mm_loadu_pd(dist + j + 2);
+        s01 = _mm_add_pd(s01, v0);
+        s23 = _mm_add_pd(s23, v1);
+        _mm_storeu_pd(col + j, _mm_add_pd(_mm_loadu_pd(col + j), v0));
+        _mm_storeu_pd(col + j + 2, _mm_add_pd(_mm_loadu_pd(col + j + 2), v1));
+    }
+    _mm_storeu_pd(s, s01);
+    _mm_storeu_pd(s + 2, s23);
+#else
+    for (; j + 4 <= b; j += 4) {
+        for (std::size_t l = 0; l < 4; ++l) {
+            s[l] += dist[j + l];
+            col[j + l] += dist[j + l];
+        }
+    }
+#endif
+    for (std::size_t l = 0; j < b; ++j, ++l) {
+        s[l] += dist[j];
+        col[j] += dist[j];
+    }
+    return (s[0] + s[2]) + (s[1] + s[3]);
+}
+
+/// Euclidean distance, fast path. Samples are ordered by label (so that a class is a range of
+/// columns), centred (distances do not change; cancellation in |x|^2 + |y|^2 - 2 x.y shrinks),
+/// and the upper triangle is cut into tiles of `rows` x kColTile; each tile is one
+/// single-threaded float32 GEMM whose output is turned at once, while in cache, into distances
+/// (any pair with squared distance below kRefine x (|x|^2 + |y|^2), where the float products
+/// could lose digits, is recomputed exactly in double, so duplicates are at distance 0), each
+/// row's sums per column class (kept per tile) and each column's sums per row class (added to the
+/// column's sums, the tiles of a row block having disjoint columns). After a row block, its rows'
+/// per-tile sums are added in tile order. Every GEMM shape and every sum's order is fixed by
+/// `rows` (`chunk`, or kRowTile) and kColTile, never by the thread count. Memory: one tile and
+/// two rows of kColTile doubles per thread, rows x (tiles + K) row sums, the N x K sums.
+/// The threads are OpenMP's (at::parallel_for): this file must be compiled with OpenMP
+/// (src/CMakeLists.txt), or every loop here runs on the calling thread.
 std::vector<double> class_sums_euclidean(const float* x, std::size_t N, std::size_t D,
                                          const std::int64_t* labels, std::size_t K,
                                          std::int64_t chunk) {
-    constexpr double kRefine = 1.0 / 32.0;
-    constexpr std::int64_t kGemmTile = 512; // columns per GEMM call: fixed, not by thread count
+    constexpr std::int64_t kRowTile = 256; // 256 x 512 floats (512 KiB): fastest measured
+    constexpr std::int64_t kColTile = 512;
     const auto n = static_cast<std::int64_t>(N);
     const auto d = static_cast<std::int64_t>(D);
+    // Stable counting sort by label: sorted position p holds sample order[p], of class cls[p].
+    std::vector<std::size_t> class_start(K + 1, 0);
+    for (std::size_t i = 0; i < N; ++i) ++class_start[static_cast<std::size_t>(labels[i]) + 1];
+    for (std::size_t k = 0; k < K; ++k) class_start[k + 1] += class_start[k];
+    std::vector<std::size_t> order(N);
+    std::vector<std::size_t> cls(N);
+    {
+        std::vector<std::size_t> next(class_start.begin(), class_start.end() - 1);
+        for (std::size_t i = 0; i < N; ++i) {
+            const auto k = static_cast<std::size_t>(labels[i]);
+            cls[next[k]] = k;
+            order[next[k]++] = i;
+        }
+    }
     std::vector<double> mean(D, 0.0);
     for (std::size_t i = 0; i < N; ++i) {
         for (std::size_t k = 0; k < D; ++k) mean[k] += static_cast<double>(x[i * D + k]);
@@ -227,72 +319,105 @@ std::vector<double> class_sums_euclidean(const float* x, std::size_t N, std::siz
     float* c = centred.data_ptr<float>();
     std::vector<double> sq(N);
     at::parallel_for(0, n, 64, [&](std::int64_t b, std::int64_t e) {
-        for (auto i = static_cast<std::size_t>(b); i < static_cast<std::size_t>(e); ++i) {
+        for (auto p = static_cast<std::size_t>(b); p < static_cast<std::size_t>(e); ++p) {
+            const float* xi = x + order[p] * D;
+            float* ci = c + p * D;
             for (std::size_t k = 0; k < D; ++k)
-                c[i * D + k] = static_cast<float>(static_cast<double>(x[i * D + k]) - mean[k]);
-            double s = 0.0;
-            for (std::size_t k = 0; k < D; ++k)
-                s += static_cast<double>(c[i * D + k]) * static_cast<double>(c[i * D + k]);
-            sq[i] = s;
+                ci[k] = static_cast<float>(static_cast<double>(xi[k]) - mean[k]);
+            sq[p] = detail::fixed_dot(ci, ci, D);
         }
     });
-    if (chunk <= 0)
-        chunk = std::clamp<std::int64_t>((std::int64_t{1} << 24) / std::max<std::int64_t>(n, 1), 64,
-                                         2048);
+    const std::int64_t rows = chunk > 0 ? chunk : kRowTile;
     std::vector<double> sums(N * K, 0.0);
-    for (std::int64_t start = 0; start < n; start += chunk) {
+    std::vector<double> row_part;
+    for (std::int64_t start = 0; start < n; start += rows) {
         throw_if_stop_requested();
-        const std::int64_t m = std::min(chunk, n - start);
+        const std::int64_t m = std::min(rows, n - start);
         const std::int64_t cols = n - start;
-        // The block's product in fixed column tiles, each one single-threaded GEMM, the tiles
-        // spread over the threads: OpenBLAS's float kernels round a product differently at
-        // different positions within a call, and a threaded call places its pieces by thread
-        // count; tiles whose shapes do not depend on the thread count, each computed on one BLAS
-        // thread (inside the parallel region OpenBLAS runs serially; SerialBlas covers a tile
-        // run outside one), give the same bits at every thread count.
-        torch::Tensor block = torch::empty({m, cols}, torch::kFloat32);
-        const torch::Tensor rows = centred.narrow(0, start, m);
-        const std::int64_t tiles = (cols + kGemmTile - 1) / kGemmTile;
-        at::parallel_for(0, tiles, 1, [&](std::int64_t t0, std::int64_t t1) {
-            const detail::SerialBlas serial;
-            for (std::int64_t t = t0; t < t1; ++t) {
-                const std::int64_t c0 = t * kGemmTile;
-                const std::int64_t w = std::min(kGemmTile, cols - c0);
-                block.narrow(1, c0, w).copy_(torch::mm(rows, centred.narrow(0, start + c0, w).t()));
-            }
-        });
-        // The block's products become its distances in place (float, as the products were).
-        float* g = block.data_ptr<float>();
-        const auto ucols = static_cast<std::size_t>(cols);
+        const std::int64_t tiles = (cols + kColTile - 1) / kColTile;
         const auto ustart = static_cast<std::size_t>(start);
-        // Rows: distances (j > i) and row i's class sums.
-        at::parallel_for(0, m, 1, [&](std::int64_t r0, std::int64_t r1) {
-            for (auto r = static_cast<std::size_t>(r0); r < static_cast<std::size_t>(r1); ++r) {
-                const std::size_t i = ustart + r;
-                float* gi = g + r * ucols;
-                double* si = &sums[i * K];
-                for (std::size_t col = r + 1; col < ucols; ++col) {
-                    const std::size_t j = ustart + col;
-                    const double scale = sq[i] + sq[j];
-                    double d2 = scale - 2.0 * static_cast<double>(gi[col]);
-                    if (d2 < kRefine * scale) d2 = squared_distance(c + i * D, c + j * D, D);
-                    const auto v = static_cast<float>(std::sqrt(std::max(0.0, d2)));
-                    gi[col] = v;
-                    si[static_cast<std::size_t>(labels[j])] += static_cast<double>(v);
+        const auto um = static_cast<std::size_t>(m);
+        // Row sums of tile t: m x (classes its columns span), from row_off[t].
+        std::vector<std::size_t> first_class(static_cast<std::size_t>(tiles));
+        std::vector<std::size_t> span(static_cast<std::size_t>(tiles));
+        std::vector<std::size_t> row_off(static_cast<std::size_t>(tiles) + 1, 0);
+        for (std::size_t t = 0; t < static_cast<std::size_t>(tiles); ++t) {
+            const std::size_t c0 = ustart + t * kColTile;
+            const std::size_t c1 = std::min(N, c0 + kColTile);
+            first_class[t] = cls[c0];
+            span[t] = cls[c1 - 1] - cls[c0] + 1;
+            row_off[t + 1] = row_off[t] + um * span[t];
+        }
+        row_part.assign(row_off.back(), 0.0);
+        const torch::Tensor block_rows = centred.narrow(0, start, m);
+        // Each thread takes the next tile until none is left: which thread computes a tile does
+        // not change its bits, and a thread held up (a busy machine) holds up no other's tiles.
+        std::atomic<std::int64_t> next_tile{0};
+        const std::int64_t workers = std::min<std::int64_t>(tiles, at::get_num_threads());
+        at::parallel_for(0, workers, 1, [&](std::int64_t, std::int64_t) {
+            const detail::SerialBlas serial;
+            const auto product = std::make_unique<float[]>(um * kColTile);
+            std::vector<double> dist(kColTile);
+            std::vector<double> col(kColTile, 0.0);
+            for (std::int64_t next = next_tile++; next < tiles; next = next_tile++) {
+                const auto t = static_cast<std::size_t>(next);
+                const std::size_t c0 = ustart + t * kColTile;
+                const std::size_t w = std::min<std::size_t>(kColTile, N - c0);
+                torch::Tensor out = torch::from_blob(
+                    product.get(), {m, static_cast<std::int64_t>(w)}, torch::kFloat32);
+                torch::mm_out(
+                    out, block_rows,
+                    centred.narrow(0, static_cast<std::int64_t>(c0), static_cast<std::int64_t>(w))
+                        .t());
+                double* part = row_part.data() + row_off[t];
+                const double* sqc = sq.data() + c0;
+                // Adds the column sums of the rows of class `k` to the columns' sums.
+                auto flush = [&](std::size_t k) {
+                    for (std::size_t j = 0; j < w; ++j) {
+                        sums[order[c0 + j] * K + k] += col[j];
+                        col[j] = 0.0;
+                    }
+                };
+                std::size_t row_class = cls[ustart];
+                for (std::size_t r = 0; r < um; ++r) {
+                    const std::size_t i = ustart + r;
+                    if (cls[i] != row_class) {
+                        flush(row_class);
+                        row_class = cls[i];
+                    }
+                    const std::size_t lo = std::max(c0, i + 1) - c0;
+                    if (lo >= w) continue;
+                    const float* g = product.get() + r * w;
+                    if (tile_row_distances(g, sq[i], sqc, lo, w, dist.data())) {
+                        for (std::size_t j = lo; j < w; ++j) {
+                            const double scale = sq[i] + sqc[j];
+                            if (scale - 2.0 * static_cast<double>(g[j]) < kRefine * scale) {
+                                dist[j] = std::sqrt(std::max(
+                                    0.0, squared_distance(c + i * D, c + (c0 + j) * D, D)));
+                            }
+                        }
+                    }
+                    // Column classes in [lo, w): consecutive ranges of the sorted order.
+                    for (std::size_t a = lo; a < w;) {
+                        const std::size_t k = cls[c0 + a];
+                        const std::size_t b = std::min(w, class_start[k + 1] - c0);
+                        part[r * span[t] + (k - first_class[t])] =
+                            range_sum_and_add(dist.data(), col.data(), a, b);
+                        a = b;
+                    }
                 }
+                flush(row_class);
             }
         });
-        // Columns: sample j's sums over the block's rows i < j, rows in order.
-        at::parallel_for(1, cols, 64, [&](std::int64_t c0, std::int64_t c1) {
-            const auto uc0 = static_cast<std::size_t>(c0);
-            const auto uc1 = static_cast<std::size_t>(c1);
-            for (std::size_t r = 0; r < static_cast<std::size_t>(m) && r + 1 < uc1; ++r) {
-                const auto li = static_cast<std::size_t>(labels[ustart + r]);
-                const float* di = g + r * ucols;
-                for (std::size_t col = std::max(uc0, r + 1); col < uc1; ++col)
-                    sums[(ustart + col) * K + li] += static_cast<double>(di[col]);
+        // Each row's sums over the block's tiles, in tile order (m x (tiles + K) additions: not
+        // worth another parallel region).
+        for (std::size_t r = 0; r < um; ++r) {
+            double* si = &sums[order[ustart + r] * K];
+            for (std::size_t t = 0; t < static_cast<std::size_t>(tiles); ++t) {
+                const double* part = row_part.data() + row_off[t] + r * span[t];
+                for (std::size_t k = 0; k < span[t]; ++k) si[first_class[t] + k] += part[k];
             }
-        });
+        }
     }
     return sums;
 }

@@ -6,8 +6,10 @@
 /// Silhouette has three computations:
 /// - cosine (default): O(N K d). With unit rows u_i, the summed cosine distance from i to class k
 ///   is n_k - u_i . S_k (S_k the sum of class k's unit rows), in double. No N x N matrix at all.
-/// - euclidean (default): O(N^2 d) in float32 GEMM blocks over the upper triangle of the centred
-///   rows (memory O(chunk x N)); a pair whose squared distance is under 1/32 of |x|^2 + |y|^2
+/// - euclidean (default): O(N^2 d) in float32 GEMM tiles (`chunk` rows, default 256, by 512
+///   columns) over the upper triangle of the centred rows, samples ordered by label so that each
+///   class is a range of columns (memory: one tile per thread, rows x (tiles + K) partial sums,
+///   N x K sums; never N x N); a pair whose squared distance is under 1/32 of |x|^2 + |y|^2
 ///   (where float products lose digits) is recomputed in double, so duplicates are exactly 0
 ///   apart. Agrees with scikit-learn (float64) to about 1e-7 relative, and across chunk sizes to
 ///   rounding only.
@@ -30,7 +32,7 @@ namespace sp {
 enum class Distance { euclidean, cosine };
 
 struct ClusterOptions {
-    std::int64_t chunk = 0;  ///< rows of the distance matrix at a time; 0 = about 16M entries
+    std::int64_t chunk = 0;  ///< rows of the distance matrix at a time; 0 = the path's default
     bool exact = false;      ///< every distance in double (the reference path, O(N^2 d))
     bool per_sample = false; ///< fill Silhouette::samples
 };

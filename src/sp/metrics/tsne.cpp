@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <utility>
@@ -115,10 +116,80 @@ double squared_distance(const float* a, const float* b, std::int64_t d) {
     return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
+/// The `cap` smallest pairs offered to each of n rows, in lexicographic (distance, offset)
+/// order, where the offset of column j in row i is (j - i) mod n: a set that does not depend on
+/// the order the pairs arrive in. (Ties in distance go to the columns just after the row,
+/// cyclically: with lowest-index-first, rows of tied points, e.g. all points identical, would all
+/// pick the same few columns and make them hubs.) A row keeps up to 2 cap pairs; when full, it
+/// keeps its cap smallest and from then on takes only pairs below the largest of those (the
+/// threshold), so an accepted pair costs an append.
+class Shortlists {
+  public:
+    Shortlists(std::int64_t n, std::int64_t cap)
+        : n_(n), cap_(static_cast<std::size_t>(cap)),
+          pairs_(static_cast<std::size_t>(n) * 2 * cap_), count_(static_cast<std::size_t>(n), 0),
+          worst_dist_(static_cast<std::size_t>(n), std::numeric_limits<float>::infinity()),
+          worst_offset_(static_cast<std::size_t>(n), std::numeric_limits<std::int32_t>::max()) {}
+
+    /// Offers (d, j), j != i, to row i; only rows owned by the calling thread.
+    void offer(std::int64_t i, float d, std::int64_t j) {
+        const auto ui = static_cast<std::size_t>(i);
+        if (d > worst_dist_[ui]) return;
+        const auto offset = static_cast<std::int32_t>(j > i ? j - i : j - i + n_);
+        if (d == worst_dist_[ui] && offset >= worst_offset_[ui]) return;
+        Pair* row = pairs_.data() + ui * 2 * cap_;
+        row[count_[ui]++] = {d, offset};
+        if (count_[ui] == 2 * cap_) keep_best(ui);
+    }
+
+    /// Row i's cap offsets (in no particular order), once every pair has been offered.
+    void finish(std::int64_t i, std::vector<std::int64_t>& offsets) {
+        const auto ui = static_cast<std::size_t>(i);
+        if (count_[ui] > cap_) keep_best(ui);
+        const Pair* row = pairs_.data() + ui * 2 * cap_;
+        offsets.resize(count_[ui]);
+        for (std::size_t c = 0; c < count_[ui]; ++c) offsets[c] = row[c].offset;
+    }
+
+  private:
+    struct Pair {
+        float dist;
+        std::int32_t offset;
+    };
+
+    /// Keeps row ui's cap smallest pairs; the largest of them becomes the threshold.
+    __attribute__((noinline)) void keep_best(std::size_t ui) {
+        Pair* row = pairs_.data() + ui * 2 * cap_;
+        const auto less = [](const Pair& l, const Pair& r) {
+            return l.dist < r.dist || (l.dist == r.dist && l.offset < r.offset);
+        };
+        std::nth_element(row, row + (cap_ - 1), row + count_[ui], less);
+        count_[ui] = cap_;
+        worst_dist_[ui] = row[cap_ - 1].dist;
+        worst_offset_[ui] = row[cap_ - 1].offset;
+    }
+
+    std::int64_t n_;
+    std::size_t cap_;
+    std::vector<Pair> pairs_;
+    std::vector<std::size_t> count_;
+    std::vector<float> worst_dist_;
+    std::vector<std::int32_t> worst_offset_;
+};
+
 /// Exact k nearest neighbours (self excluded) by squared euclidean distance, rows ordered by
 /// (distance, index); distances stored as float32 as scikit-learn hands them to its search.
+///
+/// Float32 products shortlist k + 8 candidates per row, over the upper triangle only: panels of
+/// rows [r0, r0 + m) against columns [r0, n), each panel's product in fixed tiles of columns, one
+/// GEMM per tile on one thread (the tiles in parallel), so the products do not depend on the
+/// thread count. Each pair's float distance is computed once and offered to both rows' running
+/// shortlists; the shortlist is the k + 8 smallest (distance, index) pairs, a set that does not
+/// depend on the order the pairs arrive in. The candidates' distances are then recomputed in
+/// double and ordered by (distance, index).
 void nearest_neighbours(const float* x, std::int64_t n, std::int64_t d, std::int64_t k,
                         std::vector<std::int64_t>& index, std::vector<float>& sqdist) {
+    SP_CHECK(n < (std::int64_t{1} << 31), "tsne: n must be below 2^31");
     const std::int64_t cand = std::min(n - 1, k + kExtraCandidates);
     index.assign(static_cast<std::size_t>(n * k), 0);
     sqdist.assign(static_cast<std::size_t>(n * k), 0.0F);
@@ -134,46 +205,89 @@ void nearest_neighbours(const float* x, std::int64_t n, std::int64_t d, std::int
             norms[static_cast<std::size_t>(i)] = static_cast<float>(s);
         }
     });
-    const torch::Tensor nt = torch::from_blob(norms.data(), {1, n}, torch::kFloat);
-    // Blocks of rows x n floats: at most 16 Mi floats (64 MiB) per block.
+    Shortlists lists(n, cand);
+    // Panels of rows x (n - r0) floats: at most 16 Mi floats (64 MiB), one buffer reused.
     const std::int64_t rows = std::clamp<std::int64_t>((std::int64_t{1} << 24) / n, 16, 1024);
+    constexpr std::int64_t kTile = 512; // columns per GEMM
+    std::vector<float> panel(static_cast<std::size_t>(std::min(rows, n) * n));
     for (std::int64_t r0 = 0; r0 < n; r0 += rows) {
         throw_if_stop_requested(); // a safe point: the map is redone on resume
         const std::int64_t m = std::min(rows, n - r0);
-        // One thread for the product: a threaded float GEMM rounds by thread count, which
-        // could move a candidate across the shortlist's edge.
-        torch::Tensor dist;
-        {
-            const detail::SerialBlas serial;
-            dist = torch::mm(xt.narrow(0, r0, m), xt.t());
-        }
-        dist.mul_(-2.0).add_(nt).add_(nt.narrow(1, r0, m).t());
-        float* dp = dist.data_ptr<float>();
-        for (std::int64_t i = 0; i < m; ++i)
-            dp[i * n + r0 + i] = std::numeric_limits<float>::infinity();
-        const torch::Tensor shortlist =
-            std::get<1>(dist.topk(cand, 1, /*largest=*/false, /*sorted=*/false)).contiguous();
-        const std::int64_t* sp_idx = shortlist.data_ptr<std::int64_t>();
+        const std::int64_t width = n - r0;
+        const std::int64_t tiles = (width + kTile - 1) / kTile;
+        // Tile t holds columns [r0 + t kTile, + w) as an m x w block at panel + m t kTile.
+        auto tile_at = [&](std::int64_t t) {
+            return panel.data() + static_cast<std::size_t>(m * t * kTile);
+        };
+        // Products and distances per tile; the tile's columns past the panel's rows take their
+        // pairs with the panel's rows here (columns are disjoint across tiles).
+        at::parallel_for(0, tiles, 1, [&](std::int64_t tb, std::int64_t te) {
+            for (std::int64_t t = tb; t < te; ++t) {
+                const std::int64_t c0 = r0 + t * kTile;
+                const std::int64_t w = std::min(kTile, n - c0);
+                float* out = tile_at(t);
+                {
+                    // One thread for the product: a threaded float GEMM rounds by thread count.
+                    const detail::SerialBlas serial;
+                    torch::Tensor ot = torch::from_blob(out, {m, w}, torch::kFloat);
+                    torch::mm_out(ot, xt.narrow(0, r0, m), xt.narrow(0, c0, w).t());
+                }
+                const float* nc = norms.data() + c0;
+                for (std::int64_t li = 0; li < m; ++li) {
+                    const float ni = norms[static_cast<std::size_t>(r0 + li)];
+                    float* row = out + li * w;
+                    for (std::int64_t c = 0; c < w; ++c) row[c] = (row[c] * -2.0F + nc[c]) + ni;
+                }
+                const std::int64_t first = std::max<std::int64_t>(r0 + m - c0, 0);
+                for (std::int64_t li = 0; li < m; ++li) {
+                    const float* row = out + li * w;
+                    for (std::int64_t c = first; c < w; ++c) lists.offer(c0 + c, row[c], r0 + li);
+                }
+            }
+        });
+        // The panel's rows take their pairs from the whole panel row (the diagonal block's
+        // columns included, each row from its own products).
         at::parallel_for(0, m, 16, [&](std::int64_t b, std::int64_t e) {
-            std::vector<std::pair<double, std::int64_t>> row(static_cast<std::size_t>(cand));
             for (std::int64_t li = b; li < e; ++li) {
                 const std::int64_t i = r0 + li;
-                const float* xi = x + i * d;
-                for (std::int64_t c = 0; c < cand; ++c) {
-                    const std::int64_t j = sp_idx[li * cand + c];
-                    const float* xj = x + j * d;
-                    row[static_cast<std::size_t>(c)] = {squared_distance(xi, xj, d), j};
-                }
-                std::partial_sort(row.begin(), row.begin() + k, row.end());
-                for (std::int64_t c = 0; c < k; ++c) {
-                    index[static_cast<std::size_t>(i * k + c)] =
-                        row[static_cast<std::size_t>(c)].second;
-                    sqdist[static_cast<std::size_t>(i * k + c)] =
-                        static_cast<float>(row[static_cast<std::size_t>(c)].first);
+                for (std::int64_t t = 0; t < tiles; ++t) {
+                    const std::int64_t c0 = r0 + t * kTile;
+                    const std::int64_t w = std::min(kTile, n - c0);
+                    const float* row = tile_at(t) + li * w;
+                    for (std::int64_t c = 0; c < w; ++c) {
+                        if (c0 + c != i) lists.offer(i, row[c], c0 + c);
+                    }
                 }
             }
         });
     }
+    at::parallel_for(0, n, 16, [&](std::int64_t b, std::int64_t e) {
+        std::vector<std::pair<double, std::int64_t>> row(static_cast<std::size_t>(cand));
+        std::vector<std::int64_t> offsets;
+        for (std::int64_t i = b; i < e; ++i) {
+            const float* xi = x + i * d;
+            lists.finish(i, offsets);
+            for (std::int64_t c = 0; c < cand; ++c) {
+                const std::int64_t offset = offsets[static_cast<std::size_t>(c)];
+                const std::int64_t j = i + offset < n ? i + offset : i + offset - n;
+                row[static_cast<std::size_t>(c)] = {squared_distance(xi, x + j * d, d), offset};
+            }
+            // The k nearest by (distance, offset), as the shortlist chose; then by (distance,
+            // index).
+            std::partial_sort(row.begin(), row.begin() + k, row.end());
+            for (std::int64_t c = 0; c < k; ++c) {
+                auto& [dist, col] = row[static_cast<std::size_t>(c)];
+                col = i + col < n ? i + col : i + col - n;
+            }
+            std::sort(row.begin(), row.begin() + k);
+            for (std::int64_t c = 0; c < k; ++c) {
+                index[static_cast<std::size_t>(i * k + c)] =
+                    row[static_cast<std::size_t>(c)].second;
+                sqdist[static_cast<std::size_t>(i * k + c)] =
+                    static_cast<float>(row[static_cast<std::size_t>(c)].first);
+            }
+        }
+    });
 }
 
 /// scikit-learn's _binary_search_perplexity for one row of k float32 squared distances: writes
@@ -442,13 +556,23 @@ std::vector<double> pca_init(const float* x, std::int64_t n, std::int64_t d, std
     return y;
 }
 
-/// P laid out for the attraction loop, which streams it once per iteration (memory-bound): 32-bit
-/// columns (n < 2^31 is checked) and float values, 8 bytes an entry instead of the CSR's 16.
-/// Float P_ij (relative error 6e-8) only perturbs the attractive force at that level.
+/// Row chunks of the attraction (fixed, so its sums do not depend on the thread count): each
+/// chunk adds its rows' edges into its own accumulator.
+constexpr std::int64_t kAttractionChunks = 8;
+
+/// P laid out for the attraction loop, which streams it once per iteration: 32-bit columns (n <
+/// 2^31 is checked) and float values, 8 bytes an entry instead of the CSR's 16. Float P_ij
+/// (relative error 6e-8) only perturbs the attractive force at that level.
 struct CompactP {
     std::vector<std::int64_t> row_offsets;
     std::vector<std::int32_t> columns;
     std::vector<float> values;
+    /// The upper triangle (column > row; P is symmetric) on its own, for the attraction.
+    std::vector<std::int64_t> upper_offsets;
+    std::vector<std::int32_t> upper_columns;
+    std::vector<float> upper_values;
+    /// kAttractionChunks + 1 row bounds, the chunks holding about equal numbers of upper entries.
+    std::vector<std::int64_t> chunks;
 };
 
 CompactP compact(const TsneAffinities& p) {
@@ -460,28 +584,106 @@ CompactP compact(const TsneAffinities& p) {
         c.columns[t] = static_cast<std::int32_t>(p.columns[t]);
     c.values.resize(p.values.size());
     for (std::size_t t = 0; t < p.values.size(); ++t) c.values[t] = static_cast<float>(p.values[t]);
+    const auto un = static_cast<std::size_t>(p.n);
+    c.upper_offsets.assign(un + 1, 0);
+    for (std::size_t i = 0; i < un; ++i) {
+        for (auto t = p.row_offsets[i]; t < p.row_offsets[i + 1]; ++t) {
+            const auto ut = static_cast<std::size_t>(t);
+            if (p.columns[ut] <= static_cast<std::int64_t>(i)) continue;
+            c.upper_columns.push_back(c.columns[ut]);
+            c.upper_values.push_back(c.values[ut]);
+        }
+        c.upper_offsets[i + 1] = static_cast<std::int64_t>(c.upper_columns.size());
+    }
+    const std::int64_t total = c.upper_offsets[un];
+    c.chunks.assign(static_cast<std::size_t>(kAttractionChunks) + 1, p.n);
+    c.chunks[0] = 0;
+    std::size_t next = 1;
+    for (std::size_t i = 0; i < un && next < static_cast<std::size_t>(kAttractionChunks); ++i) {
+        if (c.upper_offsets[i + 1] * kAttractionChunks >= total * static_cast<std::int64_t>(next))
+            c.chunks[next++] = static_cast<std::int64_t>(i) + 1;
+    }
     return c;
 }
 
-/// Attractive part of row i: sum_j P_ij w_ij (y_i - y_j), summed in column order.
-inline void attraction_row(const CompactP& p, const double* y, std::int64_t i, double& fx,
-                           double& fy) {
-    const double yx = y[2 * i];
-    const double yy = y[2 * i + 1];
-    double ax = 0.0;
-    double ay = 0.0;
-    const auto end = static_cast<std::size_t>(p.row_offsets[static_cast<std::size_t>(i) + 1]);
-    for (auto t = static_cast<std::size_t>(p.row_offsets[static_cast<std::size_t>(i)]); t < end;
-         ++t) {
-        const auto j = static_cast<std::size_t>(p.columns[t]);
-        const double dx = yx - y[2 * j];
-        const double dy = yy - y[2 * j + 1];
-        const double pw = static_cast<double>(p.values[t]) / (1.0 + dx * dx + dy * dy);
-        ax += pw * dx;
-        ay += pw * dy;
+/// Two doubles (a point's x and y, or a value for two entries): GCC/Clang vector extensions, so
+/// that two divisions are one instruction (SSE2 on x86-64), with the bits of two scalar ones.
+using Double2 = double __attribute__((vector_size(16)));
+
+inline Double2 load2(const double* v) {
+    Double2 r;
+    std::memcpy(&r, v, sizeof r);
+    return r;
+}
+
+inline void store2(double* v, Double2 r) { std::memcpy(v, &r, sizeof r); }
+
+/// The attractive forces sum_j P_ij w_ij (y_i - y_j), each undirected edge once (P and w are
+/// symmetric: the edge adds f to i and -f to j). Chunk c of rows adds its edges into its own
+/// accumulator acc[c] (n x 2), covering rows chunks[c].. (its rows' own sums included); row i's
+/// force is then sum over chunks c with chunks[c] <= i of acc[c][i], in chunk order
+/// (attraction_of). Within a chunk, rows in order; a row's edges in column order, taken in
+/// pairs (one division for two), alternating between two partial sums added at the row's end.
+void attraction(const CompactP& p, const double* y, std::int64_t n, std::vector<double>& acc) {
+    const auto un = static_cast<std::size_t>(n);
+    acc.resize(static_cast<std::size_t>(kAttractionChunks) * 2 * un);
+    const std::int32_t* col = p.upper_columns.data();
+    const float* val = p.upper_values.data();
+    at::parallel_for(0, kAttractionChunks, 1, [&](std::int64_t cb, std::int64_t ce) {
+        for (std::int64_t c = cb; c < ce; ++c) {
+            double* a = acc.data() + static_cast<std::size_t>(c) * 2 * un;
+            const auto first = static_cast<std::size_t>(p.chunks[static_cast<std::size_t>(c)]);
+            const auto last = static_cast<std::size_t>(p.chunks[static_cast<std::size_t>(c) + 1]);
+            std::fill(a + 2 * first, a + 2 * un, 0.0);
+            const Double2 one = {1.0, 1.0};
+            for (std::size_t i = first; i < last; ++i) {
+                const Double2 yi = load2(y + 2 * i);
+                Double2 s0 = load2(a + 2 * i); // from this chunk's earlier rows
+                Double2 s1 = {0.0, 0.0};
+                auto t = static_cast<std::size_t>(p.upper_offsets[i]);
+                const auto end = static_cast<std::size_t>(p.upper_offsets[i + 1]);
+                for (; t + 2 <= end; t += 2) {
+                    const auto j0 = static_cast<std::size_t>(col[t]);
+                    const auto j1 = static_cast<std::size_t>(col[t + 1]);
+                    const Double2 d0 = yi - load2(y + 2 * j0);
+                    const Double2 d1 = yi - load2(y + 2 * j1);
+                    const Double2 q0 = d0 * d0;
+                    const Double2 q1 = d1 * d1;
+                    // 1 + dx^2 + dy^2 of the two edges.
+                    const Double2 w = (one + Double2{q0[0], q1[0]}) + Double2{q0[1], q1[1]};
+                    const Double2 pw =
+                        Double2{static_cast<double>(val[t]), static_cast<double>(val[t + 1])} / w;
+                    const Double2 f0 = pw[0] * d0;
+                    const Double2 f1 = pw[1] * d1;
+                    s0 += f0;
+                    s1 += f1;
+                    store2(a + 2 * j0, load2(a + 2 * j0) - f0);
+                    store2(a + 2 * j1, load2(a + 2 * j1) - f1);
+                }
+                if (t < end) {
+                    const auto j = static_cast<std::size_t>(col[t]);
+                    const Double2 dj = yi - load2(y + 2 * j);
+                    const Double2 q = dj * dj;
+                    const double pw = static_cast<double>(val[t]) / ((1.0 + q[0]) + q[1]);
+                    const Double2 f = pw * dj;
+                    s0 += f;
+                    store2(a + 2 * j, load2(a + 2 * j) - f);
+                }
+                store2(a + 2 * i, s0 + s1);
+            }
+        }
+    });
+}
+
+/// Row i's attractive force from attraction()'s accumulators, chunks in order.
+inline Double2 attraction_of(const CompactP& p, const std::vector<double>& acc, std::size_t i,
+                             std::size_t n) {
+    Double2 f = load2(acc.data() + 2 * i);
+    for (std::size_t c = 1; c < static_cast<std::size_t>(kAttractionChunks); ++c) {
+        if (static_cast<std::int64_t>(i) < p.chunks[c]) break;
+        f += load2(acc.data() + c * 2 * n + 2 * i);
     }
-    fx = ax;
-    fy = ay;
+    return f;
 }
 
 /// scikit-learn's Barnes-Hut error (compute_gradient_positive): sum over the nonzero P_ij of
@@ -600,6 +802,7 @@ TsneResult tsne(const float* x, std::int64_t n, std::int64_t d, const TsneOption
     std::vector<double> neg(2 * un, 0.0);
     std::vector<double> next(2 * un, 0.0);
     const CompactP cp = compact(p);
+    std::vector<double> attr_acc;
     tsne_detail::FftRepulsion fft;
 
     // scikit-learn's learning rate (a quarter of sp's: its gradient carries the factor 4).
@@ -645,11 +848,11 @@ TsneResult tsne(const float* x, std::int64_t n, std::int64_t d, const TsneOption
         const bool check = sklearn && (it + 1) % kCheckEvery == 0;
         // scikit-learn's error is of the map the gradient was taken at: before the update.
         const double error = check ? sklearn_error(cp, y.data(), n, z, exaggeration) : 0.0;
-        // Attraction and update per point, into `next` (y is read by other points' rows).
+        // Attraction, then the update per point into `next` (y is read by other points' rows).
+        attraction(cp, y.data(), n, attr_acc);
         at::parallel_for(0, n, 256, [&](std::int64_t b, std::int64_t e) {
             for (std::int64_t i = b; i < e; ++i) {
-                double attr[2];
-                attraction_row(cp, y.data(), i, attr[0], attr[1]);
+                const Double2 attr = attraction_of(cp, attr_acc, static_cast<std::size_t>(i), un);
                 double sq = 0.0;
                 for (std::size_t c = 0; c < 2; ++c) {
                     const auto u = 2 * static_cast<std::size_t>(i) + c;

@@ -10,11 +10,14 @@
 /// Algorithm:
 /// - Affinities on the exact k nearest neighbours, k = clamp(floor(3 * perplexity), 1, n - 1)
 ///   (scikit-learn's count in the sklearn mode below),
-///   by squared euclidean distance (float32 products to shortlist k + 8 candidates per row, then
-///   recomputed in double and ordered by (distance, index); O(rows x n) memory per block, never
-///   n x n). Per point, a binary search for the precision whose conditional distribution has the
-///   perplexity (scikit-learn's `_binary_search_perplexity`: 100 steps, tolerance 1e-5 in nats,
-///   distances as float32), then P = (P + P^T) / sum, which sums to 1.
+///   by squared euclidean distance (float32 products over the upper triangle to shortlist k + 8
+///   candidates per row, then recomputed in double and ordered by (distance, index); O(rows x n)
+///   memory per panel, never n x n). Among float32 ties at the shortlist's edge a row keeps the
+///   indices that follow its own, cyclically ((j - i) mod n smallest): with lowest-index-first,
+///   every row of many identical points would pick the same few and their map would collapse. Per
+///   point, a binary search for the precision whose conditional distribution has the perplexity
+///   (scikit-learn's `_binary_search_perplexity`: 100 steps, tolerance 1e-5 in nats, distances as
+///   float32), then P = (P + P^T) / sum, which sums to 1.
 /// - Initialisation: PCA to `dims` components (covariance in double), the sign of each component
 ///   chosen so that its entry of largest magnitude (first such row) is positive, as scikit-learn's
 ///   svd_flip; scaled so that column 0 has standard deviation 1e-4. Or random: N(0, 1e-4^2) from

@@ -28,12 +28,12 @@ constexpr std::int64_t kMinBoxes = 10;
 constexpr std::int64_t kMaxBoxes = 256;
 constexpr std::int64_t kNodesPerBox = 3;
 constexpr std::int64_t kKernels = 3;
-// Points are spread onto this many partial grids (by index range), summed in partition order:
-// a fixed number, so the sums do not depend on the thread count.
-constexpr std::int64_t kPartitions = 8;
-// The 1-D FFT passes (LibTorch's run on one thread) are split into this many fixed slices of rows
-// or columns, run in parallel: the same transforms whatever the thread count.
+// The 1-D FFT passes (LibTorch's run on one thread) are split into fixed slices of rows or
+// columns, run in parallel: 2 per kNodesPerSlicePair nodes a side (each LibTorch call costs ~10 us
+// besides its transforms, which is most of a small grid's time), at least 2 and at most kSlices.
+// The count depends on the grid only, and the slicing does not change the transforms.
 constexpr std::int64_t kSlices = 8;
+constexpr std::int64_t kNodesPerSlicePair = 96;
 
 /// The smallest 2,3,5-smooth number >= v (fast FFT sizes).
 std::int64_t smooth_at_least(std::int64_t v) {
@@ -153,27 +153,40 @@ void interpolation_weights(const double* y, std::int64_t n, const FftGrid& g,
     });
 }
 
-/// The unit charges spread onto the nodes: partition p covers points [n p / P, n (p + 1) / P)
-/// on its own grid in `partial` (kPartitions x cells), and the partial grids are summed in
-/// partition order into `charges`.
+/// The unit charges spread onto the nodes. The points are bucketed by box row (a counting sort,
+/// in point order within a row, into `order` with bounds `row_start`); box row r writes only node
+/// rows 3r .. 3r + 2, so box rows are spread in parallel onto the one grid `sums`, each cell summed
+/// in point order. Then `charges` = the sums as float.
 void spread_charges(std::int64_t n, const FftGrid& g, const std::vector<std::int64_t>& box_of,
-                    const std::vector<double>& weights, std::vector<double>& partial,
+                    const std::vector<double>& weights, std::vector<std::int64_t>& order,
+                    std::vector<std::int64_t>& row_start, std::vector<double>& sums,
                     std::vector<float>& charges) {
+    const auto un = static_cast<std::size_t>(n);
+    const auto boxes = static_cast<std::size_t>(g.boxes);
+    row_start.assign(boxes + 1, 0);
+    for (std::size_t i = 0; i < un; ++i)
+        ++row_start[static_cast<std::size_t>(box_of[2 * i + 1]) + 1];
+    for (std::size_t r = 0; r < boxes; ++r) row_start[r + 1] += row_start[r];
+    order.resize(un);
+    {
+        std::vector<std::int64_t> fill(row_start.begin(), row_start.end() - 1);
+        for (std::size_t i = 0; i < un; ++i)
+            order[static_cast<std::size_t>(fill[static_cast<std::size_t>(box_of[2 * i + 1])]++)] =
+                static_cast<std::int64_t>(i);
+    }
     const std::size_t cells = g.cells;
-    partial.assign(static_cast<std::size_t>(kPartitions) * cells, 0.0);
-    at::parallel_for(0, kPartitions, 1, [&](std::int64_t pb, std::int64_t pe) {
-        for (std::int64_t p = pb; p < pe; ++p) {
-            double* grid = partial.data() + static_cast<std::size_t>(p) * cells;
-            for (std::int64_t i = n * p / kPartitions; i < n * (p + 1) / kPartitions; ++i) {
-                const auto ui = static_cast<std::size_t>(i);
+    sums.assign(cells, 0.0);
+    at::parallel_for(0, g.boxes, 1, [&](std::int64_t rb, std::int64_t re) {
+        for (auto r = static_cast<std::size_t>(rb); r < static_cast<std::size_t>(re); ++r) {
+            for (auto s = row_start[r]; s < row_start[r + 1]; ++s) {
+                const auto ui = static_cast<std::size_t>(order[static_cast<std::size_t>(s)]);
                 const double* wx = weights.data() + 6 * ui;
                 const double* wy = wx + 3;
                 const std::int64_t r0 = kNodesPerBox * box_of[2 * ui + 1];
                 const std::int64_t c0 = kNodesPerBox * box_of[2 * ui];
                 for (std::int64_t a = 0; a < 3; ++a) {
-                    for (std::int64_t bb = 0; bb < 3; ++bb)
-                        grid[static_cast<std::size_t>((r0 + a) * g.nodes + c0 + bb)] +=
-                            wy[a] * wx[bb];
+                    double* row = sums.data() + static_cast<std::size_t>((r0 + a) * g.nodes + c0);
+                    for (std::size_t bb = 0; bb < 3; ++bb) row[bb] += wy[a] * wx[bb];
                 }
             }
         }
@@ -181,21 +194,17 @@ void spread_charges(std::int64_t n, const FftGrid& g, const std::vector<std::int
     charges.resize(cells);
     at::parallel_for(
         0, static_cast<std::int64_t>(cells), 4096, [&](std::int64_t b, std::int64_t e) {
-            for (auto t = static_cast<std::size_t>(b); t < static_cast<std::size_t>(e); ++t) {
-                double s = partial[t];
-                for (std::size_t p = 1; p < static_cast<std::size_t>(kPartitions); ++p)
-                    s += partial[p * cells + t];
-                charges[t] = static_cast<float>(s);
-            }
+            for (auto t = static_cast<std::size_t>(b); t < static_cast<std::size_t>(e); ++t)
+                charges[t] = static_cast<float>(sums[t]);
         });
 }
 
-/// fn(begin, count) on kSlices fixed slices of [0, total), the slices run in parallel.
-template <typename Fn> void for_slices(std::int64_t total, const Fn& fn) {
-    at::parallel_for(0, kSlices, 1, [&](std::int64_t sb, std::int64_t se) {
+/// fn(begin, count) on `slices` fixed slices of [0, total), the slices run in parallel.
+template <typename Fn> void for_slices(std::int64_t total, std::int64_t slices, const Fn& fn) {
+    at::parallel_for(0, slices, 1, [&](std::int64_t sb, std::int64_t se) {
         for (std::int64_t s = sb; s < se; ++s) {
-            const std::int64_t b = total * s / kSlices;
-            const std::int64_t e = total * (s + 1) / kSlices;
+            const std::int64_t b = total * s / slices;
+            const std::int64_t e = total * (s + 1) / slices;
             if (e > b) fn(b, e - b);
         }
     });
@@ -219,15 +228,17 @@ torch::Tensor convolve(const FftGrid& g, std::vector<float>& charges_buf,
     const torch::Tensor rows = torch::empty({nodes, freqs}, torch::kComplexFloat);
     const torch::Tensor mixed = torch::empty({kKernels, nodes, freqs}, torch::kComplexFloat);
     const torch::Tensor pot = torch::empty({kKernels, nodes, nodes}, torch::kFloat);
-    for_slices(nodes, [&](std::int64_t b, std::int64_t m) {
+    const std::int64_t slices =
+        2 * std::clamp<std::int64_t>(nodes / kNodesPerSlicePair, 1, kSlices / 2);
+    for_slices(nodes, slices, [&](std::int64_t b, std::int64_t m) {
         rows.narrow(0, b, m).copy_(torch::fft::rfft(charges.narrow(0, b, m), fft_n, -1));
     });
-    for_slices(freqs, [&](std::int64_t b, std::int64_t m) {
+    for_slices(freqs, slices, [&](std::int64_t b, std::int64_t m) {
         const torch::Tensor spec = torch::fft::fft(rows.narrow(1, b, m), fft_n, 0);
         const torch::Tensor prod = spec.unsqueeze(0) * kernel_hat.narrow(2, b, m);
         mixed.narrow(2, b, m).copy_(torch::fft::ifft(prod, fft_n, 1).narrow(1, 0, nodes));
     });
-    for_slices(nodes, [&](std::int64_t b, std::int64_t m) {
+    for_slices(nodes, slices, [&](std::int64_t b, std::int64_t m) {
         pot.narrow(1, b, m).copy_(
             torch::fft::irfft(mixed.narrow(1, b, m), fft_n, -1).narrow(-1, 0, nodes));
     });
@@ -249,18 +260,25 @@ double gather(std::int64_t n, const FftGrid& g, const torch::Tensor& pot,
             const double* wy = wx + 3;
             const std::int64_t r0 = kNodesPerBox * box_of[2 * ui + 1];
             const std::int64_t c0 = kNodesPerBox * box_of[2 * ui];
-            double phi[kKernels] = {0.0, 0.0, 0.0};
+            // Three sums in registers (not an array, which the compiler kept in memory).
+            double phi0 = 0.0;
+            double phi1 = 0.0;
+            double phi2 = 0.0;
             for (std::int64_t a = 0; a < 3; ++a) {
-                for (std::int64_t bb = 0; bb < 3; ++bb) {
+                const auto row = static_cast<std::size_t>((r0 + a) * g.nodes + c0);
+                const float* p0 = pp + row;
+                const float* p1 = p0 + cells;
+                const float* p2 = p1 + cells;
+                for (std::size_t bb = 0; bb < 3; ++bb) {
                     const double w = wy[a] * wx[bb];
-                    const auto cell = static_cast<std::size_t>((r0 + a) * g.nodes + c0 + bb);
-                    for (std::size_t k = 0; k < kKernels; ++k)
-                        phi[k] += w * static_cast<double>(pp[k * cells + cell]);
+                    phi0 += w * static_cast<double>(p0[bb]);
+                    phi1 += w * static_cast<double>(p1[bb]);
+                    phi2 += w * static_cast<double>(p2[bb]);
                 }
             }
-            neg[2 * i] = phi[1];
-            neg[2 * i + 1] = phi[2];
-            z[ui] = phi[0] - 1.0;
+            neg[2 * i] = phi1;
+            neg[2 * i + 1] = phi2;
+            z[ui] = phi0 - 1.0;
         }
     });
     double zsum = 0.0;
@@ -279,7 +297,7 @@ double FftRepulsion::operator()(const double* y, std::int64_t n, double* neg) {
                                    kGridCostPerCell * static_cast<double>(g.fft_n * g.fft_n))
         return repulsion_exact(y, n, neg);
     interpolation_weights(y, n, g, box_, weights_);
-    spread_charges(n, g, box_, weights_, grid_, charges_);
+    spread_charges(n, g, box_, weights_, order_, row_start_, sums_, charges_);
     if (g.boxes != kernel_boxes_ || g.box != kernel_box_) {
         kernel_spectrum(g.boxes, g.box, kernel_hat_);
         kernel_boxes_ = g.boxes;

@@ -45,11 +45,13 @@ class FftRepulsion {
     std::vector<std::complex<float>> kernel_hat_;
     std::int64_t kernel_boxes_ = 0;
     double kernel_box_ = 0.0;
-    std::vector<double> grid_;      // charges per partition, then summed
-    std::vector<float> charges_;    // the summed charges
-    std::vector<double> z_;         // per point, sum_j w_ij
-    std::vector<double> weights_;   // per point, 9 interpolation weights
-    std::vector<std::int64_t> box_; // per point, box index
+    std::vector<double> sums_;            // charges per node, summed in double
+    std::vector<std::int64_t> order_;     // points by box row
+    std::vector<std::int64_t> row_start_; // per box row, its first point in order_
+    std::vector<float> charges_;          // the summed charges
+    std::vector<double> z_;               // per point, sum_j w_ij
+    std::vector<double> weights_;         // per point, 9 interpolation weights
+    std::vector<std::int64_t> box_;       // per point, box index
     bool exact_when_cheaper_ = true;
 };
 
