@@ -47,6 +47,9 @@ optimizer = "adam"
 lr = 1e-3
 epochs = 4
 batch_size = 128
+# As sweeps/quick.toml: checkpoints at the end of each round's training only. The evaluation
+# stays after every epoch (the default), because the peer evaluates after every epoch too.
+checkpoint_every = 0
 
 [al]
 strategy = "least_confidence"

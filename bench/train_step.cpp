@@ -48,7 +48,8 @@ double median(std::vector<double> v) {
 
 void train_step(sp::ResNet18& model, torch::optim::Optimizer& opt, const torch::Tensor& x,
                 const torch::Tensor& y) {
-    opt.zero_grad();
+    // As sp::Trainer::step: gradients dropped, not zeroed.
+    for (auto& p : model->parameters()) p.mutable_grad().reset();
     const torch::Tensor loss = torch::nn::functional::cross_entropy(model->forward(x), y);
     loss.backward();
     opt.step();
