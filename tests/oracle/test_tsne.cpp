@@ -172,21 +172,28 @@ void expect_same_bits_at(const Data& data, sp::TsneOptions opt,
     }
 }
 
+/// scikit-learn's exact neighbour distances (n x k) and joint affinities (n x n) for `data` at
+/// `perplexity`, given sp's neighbours `a` (tsne_oracle.py's "knn" mode).
+std::vector<double> knn_oracle(const TempDir& dir, const Data& data, double perplexity,
+                               const sp::TsneAffinities& a) {
+    return oracle("knn", dir, [&](Writer& w) {
+        w.i64(data.n);
+        w.i64(data.d);
+        w.i64(a.neighbours);
+        w.vec(data.x);
+        w.f64(perplexity);
+        w.vec(a.knn_index);
+        w.vec(a.knn_sqdist);
+    });
+}
+
 TEST(Tsne, AffinitiesMatchScikitLearn) {
     if (!have_sklearn()) GTEST_SKIP() << python() << " lacks scikit-learn";
     const Data& data = blobs();
     const sp::TsneAffinities a = sp::tsne_affinities(data.x.data(), data.n, data.d, 30.0, 2);
     ASSERT_EQ(a.neighbours, 90);
     TempDir dir("tsne_knn");
-    const std::vector<double> v = oracle("knn", dir, [&](Writer& w) {
-        w.i64(data.n);
-        w.i64(data.d);
-        w.i64(a.neighbours);
-        w.vec(data.x);
-        w.f64(30.0);
-        w.vec(a.knn_index);
-        w.vec(a.knn_sqdist);
-    });
+    const std::vector<double> v = knn_oracle(dir, data, 30.0, a);
     const auto n = static_cast<std::size_t>(data.n);
     const auto k = static_cast<std::size_t>(a.neighbours);
     ASSERT_EQ(v.size(), n * k + n * n);
@@ -256,15 +263,7 @@ TEST(Tsne, NeighboursExactAcrossPanelsAndTies) {
     const sp::TsneAffinities a = sp::tsne_affinities(data.x.data(), data.n, data.d, 10.0, 2);
     ASSERT_EQ(a.neighbours, 30);
     TempDir dir("tsne_knn_panels");
-    const std::vector<double> v = oracle("knn", dir, [&](Writer& w) {
-        w.i64(data.n);
-        w.i64(data.d);
-        w.i64(a.neighbours);
-        w.vec(data.x);
-        w.f64(10.0);
-        w.vec(a.knn_index);
-        w.vec(a.knn_sqdist);
-    });
+    const std::vector<double> v = knn_oracle(dir, data, 10.0, a);
     const auto n = static_cast<std::size_t>(data.n);
     const auto k = static_cast<std::size_t>(a.neighbours);
     ASSERT_EQ(v.size(), n * k + n * n);
