@@ -63,25 +63,34 @@ fi
 
 fi
 
+# signal_after LOG PHASE DELAY SWEEP_ARGS...: sp_sweep SWEEP_ARGS in the background (debug log
+# to LOG); SIGUSR1 DELAY s after PHASE appears in the log; prints the exit status, the seconds
+# from the signal to the exit and the last checkpoint logged.
+signal_after() {
+    local log=$1 phase=$2 delay=$3 pid rc t0 t1
+    shift 3
+    SP_LOG_LEVEL=debug "$sp_sweep" "$@" > >(stamp > "$log") 2>&1 &
+    pid=$!
+    until grep -q "$phase" "$log" 2>/dev/null; do
+        kill -0 "$pid" 2>/dev/null || { echo "never saw \"$phase\""; exit 1; }
+        sleep 0.02
+    done
+    sleep "$delay"
+    t0=$(date +%s.%N)
+    kill -USR1 "$pid" 2>/dev/null || { echo "finished before the signal after \"$phase\""; return 0; }
+    set +e; wait "$pid"; rc=$?; set -e
+    t1=$(date +%s.%N)
+    sleep 0.2
+    echo "signal $delay s after \"$phase\": exit $rc after $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}') s;" \
+        "$(grep -o 'checkpoint at .*' "$log" | tail -1)"
+}
+
 if on 3; then
 echo "## 3. signal to exit (the shortened quick replicate, 2 threads)"
 for phase in "epoch 1/2" "scoring" "computing metrics"; do
     rm -rf "$work/sig"
-    SP_LOG_LEVEL=debug "$sp_sweep" "$work/q.toml" "${short[@]}" --threads 2 --set output.dir="$work/sig" \
-        > >(stamp > "$work/sig.log") 2>&1 &
-    pid=$!
-    until grep -q "$phase" "$work/sig.log" 2>/dev/null; do
-        kill -0 "$pid" 2>/dev/null || { echo "never saw \"$phase\""; exit 1; }
-        sleep 0.02
-    done
-    sleep 0.3
-    t0=$(date +%s.%N)
-    kill -USR1 "$pid"
-    set +e; wait "$pid"; rc=$?; set -e
-    t1=$(date +%s.%N)
-    sleep 0.2
-    echo "signal 0.3 s after \"$phase\": exit $rc after $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}') s;" \
-        "$(grep -o 'checkpoint at .*' "$work/sig.log" | tail -1)"
+    signal_after "$work/sig.log" "$phase" 0.3 "$work/q.toml" "${short[@]}" --threads 2 \
+        --set output.dir="$work/sig"
 done
 fi
 
@@ -89,19 +98,8 @@ on 4 || exit 0
 echo "## 4. signal to exit, paper-sized (CIFAR-shaped synthetic, full-width ResNet18), 2 threads"
 for phase in "dataset synthetic" "scoring" "computing metrics"; do
     rm -rf "$work/cifar"
-    SP_LOG_LEVEL=debug "$sp_sweep" "$repo/bench/checkpoint_cifar.toml" --threads 2 \
-        --set output.dir="$work/cifar" > >(stamp > "$work/cifar.log") 2>&1 &
-    pid=$!
-    until grep -q "$phase" "$work/cifar.log" 2>/dev/null; do
-        kill -0 "$pid" 2>/dev/null || { echo "never saw \"$phase\""; exit 1; }
-        sleep 0.02
-    done
-    [[ $phase == computing* ]] && sleep 0.3 || sleep 2
-    t0=$(date +%s.%N)
-    kill -USR1 "$pid" 2>/dev/null || { echo "finished before the signal after \"$phase\""; continue; }
-    set +e; wait "$pid"; rc=$?; set -e
-    t1=$(date +%s.%N)
-    sleep 0.2
-    echo "signal after \"$phase\": exit $rc after $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}') s;" \
-        "$(grep -o 'checkpoint at .*' "$work/cifar.log" | tail -1)"
+    delay=2
+    [[ $phase == computing* ]] && delay=0.3
+    signal_after "$work/cifar.log" "$phase" "$delay" "$repo/bench/checkpoint_cifar.toml" --threads 2 \
+        --set output.dir="$work/cifar"
 done

@@ -225,6 +225,16 @@ struct CoresetRun {
     std::vector<double> min_d2;
     std::vector<char> taken;
     std::vector<std::int64_t> picks;
+
+    /// Takes `best` as the next pick (its distance to *pick_distance if given); true once
+    /// `count` rows are picked.
+    bool take(const Best& best, std::int64_t count, std::vector<double>* pick_distance) {
+        SP_CHECK(best.index >= 0, "coreset_greedy: no unpicked pool row left");
+        picks.push_back(best.index);
+        if (pick_distance != nullptr) pick_distance->push_back(std::sqrt(best.value));
+        taken[idx(best.index)] = 1;
+        return static_cast<std::int64_t>(picks.size()) == count;
+    }
 };
 
 CoresetRun start_coreset(const std::string& fn, const float* pool_emb, std::int64_t n_pool,
@@ -385,13 +395,8 @@ std::vector<std::int64_t> coreset_greedy(const float* pool_emb, std::int64_t n_p
         }
     }
     Best best = update_and_argmax(n_pool, taken, [&](std::int64_t i) { return min_d2[idx(i)]; });
-    for (;;) {
-        const std::int64_t pick = best.index;
-        SP_CHECK(pick >= 0, "coreset_greedy: no unpicked pool row left");
-        picks.push_back(pick);
-        if (pick_distance != nullptr) pick_distance->push_back(std::sqrt(best.value));
-        taken[idx(pick)] = 1;
-        if (static_cast<std::int64_t>(picks.size()) == count) break;
+    while (!run.take(best, count, pick_distance)) {
+        const std::int64_t pick = picks.back();
         const float* y = pool_emb + pick * d;
         const double y2 = pool_sq[idx(pick)];
         const double yn = std::sqrt(y2);
@@ -433,13 +438,8 @@ std::vector<std::int64_t> detail::coreset_greedy_direct(const float* pool_emb, s
         min_d2[idx(i)] = m;
         return m;
     });
-    for (;;) {
-        const std::int64_t pick = best.index;
-        SP_CHECK(pick >= 0, "coreset_greedy: no unpicked pool row left");
-        picks.push_back(pick);
-        if (pick_distance != nullptr) pick_distance->push_back(std::sqrt(best.value));
-        taken[idx(pick)] = 1;
-        if (static_cast<std::int64_t>(picks.size()) == count) break;
+    while (!run.take(best, count, pick_distance)) {
+        const std::int64_t pick = picks.back();
         const float* y = pool_emb + pick * d;
         best = update_and_argmax(n_pool, taken, [&](std::int64_t i) {
             double& m = min_d2[idx(i)];

@@ -121,18 +121,28 @@ bool FusedAdam::fusable(const torch::Tensor& p, const torch::optim::AdamOptions&
 
 torch::Tensor FusedAdam::step(LossClosure closure) {
     // All or nothing: one parameter (or its saved state) the fused pass does not take, and the
-    // whole step is LibTorch's.
+    // whole step is LibTorch's. Each parameter's state is looked up once.
+    struct Job {
+        torch::Tensor p;
+        const torch::optim::AdamOptions* options;
+        typename decltype(state_)::key_type key;
+        torch::optim::AdamParamState* state; ///< null: its first step
+    };
+    std::vector<Job> jobs;
     for (auto& group : param_groups_) {
         const auto& options = static_cast<const torch::optim::AdamOptions&>(group.options());
         for (const auto& p : group.params()) {
             if (!p.grad().defined()) continue;
-            const auto found = state_.find(state_key(state_, p));
-            bool ok = fusable(p, options);
-            if (ok && found != state_.end()) {
-                const auto& s = static_cast<const torch::optim::AdamParamState&>(*found->second);
-                ok = fusable_state(s.exp_avg(), p) && fusable_state(s.exp_avg_sq(), p);
+            if (!fusable(p, options)) return torch::optim::Adam::step(std::move(closure));
+            Job job{p, &options, state_key(state_, p), nullptr};
+            if (const auto found = state_.find(job.key); found != state_.end()) {
+                job.state = static_cast<torch::optim::AdamParamState*>(found->second.get());
+                if (!fusable_state(job.state->exp_avg(), p) ||
+                    !fusable_state(job.state->exp_avg_sq(), p)) {
+                    return torch::optim::Adam::step(std::move(closure));
+                }
             }
-            if (!ok) return torch::optim::Adam::step(std::move(closure));
+            jobs.push_back(std::move(job));
         }
     }
     torch::NoGradGuard no_grad;
@@ -141,38 +151,33 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
         at::AutoGradMode enable_grad(true);
         loss = closure();
     }
-    for (auto& group : param_groups_) {
-        const auto& options = static_cast<const torch::optim::AdamOptions&>(group.options());
-        const double beta1 = std::get<0>(options.betas());
-        const double beta2 = std::get<1>(options.betas());
-        for (auto& p : group.params()) {
-            if (!p.grad().defined()) continue;
-            const auto key = state_key(state_, p);
-            auto found = state_.find(key);
-            if (found == state_.end()) {
-                auto fresh = std::make_unique<torch::optim::AdamParamState>();
-                fresh->step(0);
-                fresh->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
-                fresh->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
-                found = state_.emplace(key, std::move(fresh)).first;
-            }
-            auto& state = static_cast<torch::optim::AdamParamState&>(*found->second);
-            state.step(state.step() + 1);
-            const auto t = static_cast<double>(state.step());
-            const double bias_correction1 = 1 - std::pow(beta1, t);
-            const double bias_correction2 = 1 - std::pow(beta2, t);
-            Constants k{};
-            k.beta1 = static_cast<float>(beta1);
-            k.one_m_b1 = static_cast<float>(1 - beta1);
-            k.beta2 = static_cast<float>(beta2);
-            k.one_m_b2 = static_cast<float>(1 - beta2);
-            k.sqrt_bc2 = static_cast<float>(std::sqrt(bias_correction2));
-            k.eps = static_cast<float>(options.eps());
-            k.neg_step = static_cast<float>(-(options.lr() / bias_correction1));
-            update(p.data_ptr<float>(), p.grad().data_ptr<float>(),
-                   state.exp_avg().data_ptr<float>(), state.exp_avg_sq().data_ptr<float>(),
-                   p.numel(), k);
+    for (Job& job : jobs) {
+        if (job.state == nullptr) {
+            auto fresh = std::make_unique<torch::optim::AdamParamState>();
+            fresh->step(0);
+            fresh->exp_avg(torch::zeros_like(job.p, torch::MemoryFormat::Preserve));
+            fresh->exp_avg_sq(torch::zeros_like(job.p, torch::MemoryFormat::Preserve));
+            job.state = fresh.get();
+            state_[job.key] = std::move(fresh);
         }
+        torch::optim::AdamParamState& state = *job.state;
+        state.step(state.step() + 1);
+        const double beta1 = std::get<0>(job.options->betas());
+        const double beta2 = std::get<1>(job.options->betas());
+        const auto t = static_cast<double>(state.step());
+        const double bias_correction1 = 1 - std::pow(beta1, t);
+        const double bias_correction2 = 1 - std::pow(beta2, t);
+        Constants k{};
+        k.beta1 = static_cast<float>(beta1);
+        k.one_m_b1 = static_cast<float>(1 - beta1);
+        k.beta2 = static_cast<float>(beta2);
+        k.one_m_b2 = static_cast<float>(1 - beta2);
+        k.sqrt_bc2 = static_cast<float>(std::sqrt(bias_correction2));
+        k.eps = static_cast<float>(job.options->eps());
+        k.neg_step = static_cast<float>(-(job.options->lr() / bias_correction1));
+        update(job.p.data_ptr<float>(), job.p.grad().data_ptr<float>(),
+               state.exp_avg().data_ptr<float>(), state.exp_avg_sq().data_ptr<float>(),
+               job.p.numel(), k);
     }
     return loss;
 }
